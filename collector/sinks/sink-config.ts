@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/logger.js';
 import type { Registry } from 'prom-client';
-import { Problems } from '../../lib/config-problems.js';
+import type { Problems } from '../../lib/config-problems.js';
 import { SEVERITIES, type Severity } from '../../proto/incident.js';
 
 /** Settings every sink has, whatever its type. */
