@@ -1,0 +1,161 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createIncidentPipeline } from '../../../../collector/incidents/create-incident-pipeline.js';
+import type { IncidentPipeline } from '../../../../collector/incidents/incident-pipeline.js';
+import { parseIncidentPipelineConfig } from '../../../../collector/incidents/incident-pipeline-config.js';
+import type { Sink } from '../../../../collector/sinks/sink.js';
+import { Problems } from '../../../../lib/config-problems.js';
+import { silentLogger } from '../../../../lib/logger.js';
+import { failure, retryable, SUCCESS } from '../../../../lib/result.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { finding, workload } from './finding-fixture.js';
+import { recordingSink } from './recording-sink.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+function config(raw: Record<string, unknown> = {}) {
+  const problems = new Problems();
+  const c = parseIncidentPipelineConfig(
+    {
+      outbox: { fsyncInterval: '1ms' },
+      delivery: { backoffInitial: '10ms', backoffMax: '40ms', maxAttempts: 3, ...(raw.delivery as object) },
+      ...raw,
+    },
+    problems,
+  );
+  problems.throwIfAny();
+  return c;
+}
+
+function pipeline(sinks: Sink[], opts: { dataDir?: string; raw?: Record<string, unknown> } = {}) {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tripline-incidents-'));
+  if (!opts.dataDir) cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const registry = new Registry();
+  const p: IncidentPipeline = createIncidentPipeline({ log: silentLogger(), registry, dataDir, sinks, config: config(opts.raw) });
+  p.start();
+  cleanup.push(() => p.stop());
+  return { p, registry, dataDir };
+}
+
+describe('incident pipeline', () => {
+  it('routes by severity floor and namespace, and folds repeats', async () => {
+    const all = recordingSink('all');
+    const severe = recordingSink('severe', undefined, { minSeverity: 'critical' });
+    const prod = recordingSink('prod', undefined, { namespaces: ['prod'] });
+    const { p, registry } = pipeline([all, severe, prod]);
+    p.submit(finding({ severity: 'high' }));
+    p.submit(finding({ severity: 'high' }));
+    p.submit(finding({ w: workload('db', 'prod'), severity: 'critical', score: 95 }));
+    await waitFor(() => all.accepted.length === 2 && severe.accepted.length === 1 && prod.accepted.length === 1);
+    expect(severe.accepted[0]!.workload.namespace).toBe('prod');
+    expect(prod.accepted[0]!.severity).toBe('critical');
+    expect(p.list({}).map((i) => i.count).sort()).toEqual([1, 2]);
+    expect(p.list({ minSeverity: 'critical' })).toHaveLength(1);
+    expect(p.list({ workload: 'test/prod' })).toHaveLength(1);
+    const text = await registry.metrics();
+    expect(text).toContain('tripline_collector_incidents_total{rule="unexpected-exec",severity="high"} 1');
+    expect(text).toContain('tripline_collector_sink_sent_total{sink="all"} 2');
+  });
+
+  it('honours retryInMillis from a retryable result', async () => {
+    const sink = recordingSink('slow-down', (_b, n) => (n === 1 ? retryable('429', 400) : SUCCESS));
+    const { p } = pipeline([sink]);
+    p.submit(finding());
+    await waitFor(() => sink.accepted.length === 1, { timeoutMs: 3000 });
+    const [a, b] = sink.attempts;
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(390);
+  });
+
+  it('dead-letters a failure, isolating the bad incident from its batch', async () => {
+    let calls = 0;
+    const sink = recordingSink('picky', (batch) => {
+      calls++;
+      return batch.some((i) => i.key === '/bin/bad') ? failure('400 rejected') : SUCCESS;
+    });
+    const { p, dataDir, registry } = pipeline([sink]);
+    await p.whenDurable(); // keep the three in one batch
+    for (const key of ['/bin/a', '/bin/bad', '/bin/b']) p.submit(finding({ key }));
+    await waitFor(() => sink.accepted.length === 2);
+    const file = join(dataDir, 'incidents', 'dead-letter.jsonl');
+    const lines = await waitFor(() => {
+      try {
+        return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      } catch {
+        return undefined;
+      }
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ sink: 'picky', error: '400 rejected', incident: { key: '/bin/bad', revision: 1 } });
+    expect(sink.accepted.map((i) => i.key).sort()).toEqual(['/bin/a', '/bin/b']);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(await registry.metrics()).toContain('tripline_collector_dead_letter_total{sink="picky"} 1');
+  });
+
+  it('dead-letters after maxAttempts retryable results', async () => {
+    const sink = recordingSink('down', () => retryable('503'));
+    const { p, dataDir } = pipeline([sink]);
+    p.submit(finding());
+    const file = join(dataDir, 'incidents', 'dead-letter.jsonl');
+    await waitFor(() => readFileSync(file, 'utf8').includes('"attempts":3'), { timeoutMs: 3000 });
+    expect(sink.attempts).toHaveLength(3);
+    expect(p.health()[0]).toMatchObject({ id: 'down', ok: false, deadLettered: 1, lastError: '503', depth: 0 });
+  });
+
+  it('a slow sink does not delay a fast one', async () => {
+    const slow = recordingSink('slow', (_b, _n, signal) => new Promise((r) => {
+      const t = setTimeout(() => r(SUCCESS), 5000);
+      signal.addEventListener('abort', () => { clearTimeout(t); r(retryable('aborted')); });
+    }));
+    const fast = recordingSink('fast');
+    const { p } = pipeline([slow, fast]);
+    const started = Date.now();
+    for (let i = 0; i < 50; i++) {
+      p.submit(finding({ key: `/bin/x${i}` }));
+      await p.whenDurable();
+    }
+    await waitFor(() => fast.accepted.length === 50, { timeoutMs: 2000 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(slow.accepted).toHaveLength(0);
+    expect(p.health().find((h) => h.id === 'slow')!.depth).toBe(50);
+  });
+
+  it('keeps counts, revisions and undelivered incidents across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tripline-incidents-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const down = recordingSink('hook', () => retryable('503'));
+    const first = createIncidentPipeline({ log: silentLogger(), registry: new Registry(), dataDir, sinks: [down], config: config({ delivery: { maxAttempts: 1000 } }) });
+    first.start();
+    for (let i = 0; i < 7; i++) first.submit(finding());
+    first.submit(finding({ key: '/bin/nc', severity: 'critical', score: 95 }));
+    await first.stop();
+    const up = recordingSink('hook');
+    const { p } = pipeline([up], { dataDir });
+    await waitFor(() => up.accepted.length === 2);
+    expect(p.list({ workload: 'test/default/Deployment/web/main' }).map((i) => [i.key, i.count]).sort()).toEqual([
+      ['/bin/nc', 1],
+      ['/bin/sh', 7],
+    ]);
+    p.submit(finding());
+    expect(p.list({}).find((i) => i.key === '/bin/sh')!.count).toBe(8);
+    const again = p.list({}).find((i) => i.key === '/bin/sh')!;
+    expect(again.revision).toBe(1);
+  });
+
+  it('sends a digest revision of grown incidents to the sink that asked for it only', async () => {
+    const digest = recordingSink('digest');
+    const plain = recordingSink('plain');
+    const { p } = pipeline([digest, plain], { raw: { delivery: { sinks: { digest: { digestInterval: '1s' } } } } });
+    p.submit(finding());
+    p.submit(finding());
+    p.submit(finding());
+    await waitFor(() => digest.accepted.length === 2, { timeoutMs: 3000 });
+    expect(digest.accepted[1]).toMatchObject({ revision: 2, count: 3 });
+    expect(plain.accepted).toHaveLength(1);
+  });
+});
