@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBatchBody, encodeEnvelope, withBatchId } from '../../../agent/transport/batch-encoding.js';
-import { eventToWire, reportFromWire, tripline } from '../../../proto/codec.js';
+import { eventToWire, reportFromWire, reportToWire, tripline } from '../../../proto/codec.js';
 import { unresolvedContainer, type TriplineEvent } from '../../../proto/events.js';
 import { encodeBatch } from '../../../proto/ingest-service.js';
 import type { AgentReport } from '../../../proto/report.js';
@@ -38,7 +38,7 @@ describe('batch encoding', () => {
     expect(decoded.envelopes).toHaveLength(2);
     expect(Number(decoded.envelopes[1]!.seq)).toBe(42);
     expect(reportFromWire(decoded.report!)).toEqual(report);
-    const reference = encodeBatch({ batchId: 9_007_199_254, agentRunId: 'run', envelopes: [env, env], report: tripline.v1.AgentReport.fromObject(decoded.report!.toJSON()) });
+    const reference = encodeBatch({ batchId: 9_007_199_254, agentRunId: 'run', envelopes: [env, env], report: reportToWire(report) });
     expect(tripline.v1.EventBatch.decode(reference).toJSON()).toEqual(decoded.toJSON());
   });
 
