@@ -30,7 +30,8 @@ export interface BaselineItem {
 export interface RuntimeBaseline {
   apiVersion: string;
   kind: 'RuntimeBaseline';
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string | Date; generation?: number };
+  // creationTimestamp arrives as an RFC 3339 string from custom-object calls despite the Date type.
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date; generation?: number };
   spec: { workload: WorkloadRef; state: ProfileState; partial: boolean; imageDigests: string[]; items: BaselineItem[] };
   status?: {
     phase?: string;

@@ -36,7 +36,9 @@ function profile(items: ProfileItemSnapshot[], revision: number, extra: Partial<
 }
 
 const keys = (p: ProfileSnapshot | KubeObject | undefined): string[] => {
-  const items = (p && 'items' in p ? p.items : ((p as KubeObject | undefined)?.['spec'] as { items: { kind: string; key: string }[] } | undefined)?.items) ?? [];
+  type Keyed = readonly { kind: string; key: string }[];
+  const spec = (p as KubeObject | undefined)?.['spec'] as { items: Keyed } | undefined;
+  const items: Keyed = (p && 'items' in p ? (p.items as Keyed) : spec?.items) ?? [];
   return items.map((i) => `${i.kind}:${i.key}`).sort();
 };
 
