@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only)
+/*
+ * Tripline's kernel side: tracepoint programs only (kprobes, fentry and BPF-LSM are not
+ * available on every kernel), CO-RE against the running kernel's BTF. Every observation
+ * is a fixed-size record in one ring buffer; a failed reserve is counted per kind and per
+ * cgroup so userspace can report the gap instead of learning a profile blind.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "tripline.h"
+
+#define AT_FDCWD -100
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define WRITE_INTENT (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_DGRAM 2
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define TCP_LISTEN 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load: the agent's own events would be pure noise (and a
+ * feedback loop: every event the agent sends is itself a syscall). */
+const volatile __u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+struct tl_bits {
+	__u64 words[TL_SYSCALL_MAX / 64];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tl_bits);
+} syscall_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_argv);
+} argv_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct tl_argv);
+} pending_argv SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* resized by the loader */
+	__type(key, struct tl_peer_key);
+	__type(value, __u8);
+} seen_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TL_KIND_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct tl_cgroup_drop_key);
+	__type(value, __u64);
+} cgroup_drops SEC(".maps");
+
+static __always_inline bool is_self(void)
+{
+	return self_tgid != 0 && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+static __always_inline void count_drop(__u32 kind, __u64 cgroup_id)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &kind);
+	if (n)
+		*n += 1;
+	struct tl_cgroup_drop_key key = { .cgroup_id = cgroup_id, .kind = kind };
+	__u64 *c = bpf_map_lookup_elem(&cgroup_drops, &key);
+	if (c) {
+		__sync_fetch_and_add(c, 1);
+	} else {
+		__u64 one = 1;
+		if (bpf_map_update_elem(&cgroup_drops, &key, &one, BPF_NOEXIST)) {
+			c = bpf_map_lookup_elem(&cgroup_drops, &key);
+			if (c)
+				__sync_fetch_and_add(c, 1);
+		}
+	}
+}
+
+static __always_inline void fill_hdr(struct tl_hdr *h, __u32 kind, __u64 cgroup_id)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	h->time_ns = bpf_ktime_get_ns();
+	h->cgroup_id = cgroup_id;
+	h->kind = kind;
+	h->pid = bpf_get_current_pid_tgid() >> 32;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Reserves a record of `size` bytes with its header filled, or counts the drop. */
+static __always_inline void *reserve(__u64 size, __u32 kind)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	struct tl_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+	if (!h) {
+		count_drop(kind, cgroup_id);
+		return NULL;
+	}
+	fill_hdr(h, kind, cgroup_id);
+	return h;
+}
+
+/* ---- exec ---------------------------------------------------------------------- */
+
+static __always_inline void capture_argv(const char *const *argv)
+{
+	__u32 zero = 0;
+	struct tl_argv *a = bpf_map_lookup_elem(&argv_scratch, &zero);
+	if (!a)
+		return;
+	a->flags = 0;
+	a->argc = 0;
+	__u32 off = 0;
+	for (int i = 0; i < TL_ARGC_MAX; i++) {
+		const char *p = NULL;
+		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]) || !p)
+			goto done;
+		if (off >= TL_ARGS_MAX) {
+			a->flags |= TL_EXEC_ARGV_TRUNCATED;
+			goto done;
+		}
+		long n = bpf_probe_read_user_str(&a->buf[off & (TL_ARGS_MAX - 1)], TL_ARG_ONE_MAX, p);
+		if (n <= 0) {
+			a->flags |= TL_EXEC_ARGV_TRUNCATED;
+			goto done;
+		}
+		if (n == TL_ARG_ONE_MAX)
+			a->flags |= TL_EXEC_ARGV_TRUNCATED;
+		off += n;
+		a->argc++;
+	}
+	{
+		const char *more = NULL;
+		if (!bpf_probe_read_user(&more, sizeof(more), &argv[TL_ARGC_MAX]) && more)
+			a->flags |= TL_EXEC_ARGV_TRUNCATED;
+	}
+done:
+	if (off > TL_ARGS_MAX) {
+		off = TL_ARGS_MAX;
+		a->flags |= TL_EXEC_ARGV_TRUNCATED;
+	}
+	a->len = off;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&pending_argv, &tid, a, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tl_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_self())
+		return 0;
+	capture_argv((const char *const *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tl_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_self())
+		return 0;
+	capture_argv((const char *const *)ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tl_process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	if (is_self())
+		return 0;
+	/* The argv was stored under the calling thread's id, which old_pid still names
+	 * when a non-leader thread execs. */
+	__u32 old_tid = ctx->old_pid;
+	struct tl_exec *e = reserve(sizeof(*e), TL_KIND_EXEC);
+	if (!e) {
+		bpf_map_delete_elem(&pending_argv, &old_tid);
+		return 0;
+	}
+	unsigned int loc = ctx->__data_loc_filename & 0xFFFF;
+	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
+	e->filename_len = n > 0 ? n : 0;
+	struct tl_argv *a = bpf_map_lookup_elem(&pending_argv, &old_tid);
+	if (a) {
+		e->flags = a->flags;
+		e->argc = a->argc;
+		e->args_len = a->len;
+		bpf_probe_read_kernel(e->args, sizeof(e->args), a->buf);
+		bpf_map_delete_elem(&pending_argv, &old_tid);
+	} else {
+		e->flags = TL_EXEC_ARGV_MISSING;
+		e->argc = 0;
+		e->args_len = 0;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- syscall set --------------------------------------------------------------- */
+
+/* Runs on every syscall on the machine: the common case is one hash lookup and one
+ * bit test, with the atomic and the ring-buffer write only for a cgroup's first use. */
+SEC("raw_tracepoint/sys_enter")
+int tl_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 nr = ctx->args[1];
+	if (nr >= TL_SYSCALL_MAX || is_self())
+		return 0;
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	struct tl_bits *bits = bpf_map_lookup_elem(&syscall_bits, &cgroup_id);
+	if (!bits) {
+		struct tl_bits empty = {};
+		bpf_map_update_elem(&syscall_bits, &cgroup_id, &empty, BPF_NOEXIST);
+		bits = bpf_map_lookup_elem(&syscall_bits, &cgroup_id);
+		if (!bits)
+			return 0;
+	}
+	__u64 *word = &bits->words[(nr >> 6) & (TL_SYSCALL_MAX / 64 - 1)];
+	__u64 mask = 1ULL << (nr & 63);
+	if (*word & mask)
+		return 0;
+	if (__sync_fetch_and_or(word, mask) & mask)
+		return 0; /* another CPU reported it first */
+	struct tl_syscall *s = reserve(sizeof(*s), TL_KIND_SYSCALL);
+	if (!s) {
+		/* Forget the bit so the next call retries: a dropped "new syscall" must not
+		 * become a syscall the profile never learns. */
+		__sync_fetch_and_and(word, ~mask);
+		return 0;
+	}
+	s->nr = nr;
+	s->pad = 0;
+	bpf_ringbuf_submit(s, 0);
+	return 0;
+}
+
+/* ---- file writes --------------------------------------------------------------- */
+
+static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const char *path, int old_dirfd,
+				      const char *old_path)
+{
+	if (is_self())
+		return;
+	struct tl_file *f = reserve(sizeof(*f), TL_KIND_FILE);
+	if (!f)
+		return;
+	f->op = op;
+	f->flags = flags;
+	f->dirfd = dirfd;
+	f->old_dirfd = old_dirfd;
+	f->flags_ext = 0;
+	f->pad = 0;
+	long n = bpf_probe_read_user_str(f->path, sizeof(f->path), path);
+	if (n <= 0)
+		f->path[0] = 0;
+	else if (n == sizeof(f->path))
+		f->flags_ext |= TL_FILE_PATH_TRUNCATED;
+	f->old_path[0] = 0;
+	if (old_path) {
+		n = bpf_probe_read_user_str(f->old_path, sizeof(f->old_path), old_path);
+		if (n <= 0)
+			f->old_path[0] = 0;
+		else if (n == sizeof(f->old_path))
+			f->flags_ext |= TL_FILE_PATH_TRUNCATED;
+	}
+	bpf_ringbuf_submit(f, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int tl_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 flags = ctx->args[1];
+	if (flags & WRITE_INTENT)
+		emit_file(TL_FILE_OPEN_WRITE, flags, AT_FDCWD, (const char *)ctx->args[0], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int tl_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 flags = ctx->args[2];
+	if (flags & WRITE_INTENT)
+		emit_file(TL_FILE_OPEN_WRITE, flags, (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int tl_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 flags = 0;
+	struct open_how *how = (struct open_how *)ctx->args[2];
+	if (bpf_probe_read_user(&flags, sizeof(flags), &how->flags))
+		return 0;
+	if (flags & WRITE_INTENT)
+		emit_file(TL_FILE_OPEN_WRITE, (__u32)flags, (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int tl_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_OPEN_WRITE, O_CREAT | O_WRONLY | O_TRUNC, AT_FDCWD, (const char *)ctx->args[0], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_rename")
+int tl_enter_rename(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_RENAME, 0, AT_FDCWD, (const char *)ctx->args[1], AT_FDCWD, (const char *)ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat")
+int tl_enter_renameat(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_RENAME, 0, (int)ctx->args[2], (const char *)ctx->args[3], (int)ctx->args[0],
+		  (const char *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat2")
+int tl_enter_renameat2(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_RENAME, (__u32)ctx->args[4], (int)ctx->args[2], (const char *)ctx->args[3],
+		  (int)ctx->args[0], (const char *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int tl_enter_unlink(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_UNLINK, 0, AT_FDCWD, (const char *)ctx->args[0], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int tl_enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_UNLINK, (__u32)ctx->args[2], (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_chmod")
+int tl_enter_chmod(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_CHMOD, (__u32)ctx->args[1], AT_FDCWD, (const char *)ctx->args[0], 0, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_fchmodat")
+int tl_enter_fchmodat(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_CHMOD, (__u32)ctx->args[2], (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+/* Linux 6.6+; the loader treats it as optional. */
+SEC("tracepoint/syscalls/sys_enter_fchmodat2")
+int tl_enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_file(TL_FILE_CHMOD, (__u32)ctx->args[2], (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+/* ---- sockets ------------------------------------------------------------------- */
+
+/* The socket behind a descriptor of the current task, or NULL when it is not one. */
+static __always_inline struct socket *socket_of_fd(int fd)
+{
+	if (fd < 0)
+		return NULL;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return BPF_CORE_READ(file, private_data);
+}
+
+/* Reads an AF_INET/AF_INET6 sockaddr from user memory; false for other families. */
+static __always_inline bool read_sockaddr(const void *uaddr, __u16 *family, __u16 *port, __u8 addr[16])
+{
+	__u16 fam = 0;
+	if (!uaddr || bpf_probe_read_user(&fam, sizeof(fam), uaddr))
+		return false;
+	__be16 be_port = 0;
+	if (fam == AF_INET) {
+		struct sockaddr_in sin = {};
+		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
+			return false;
+		be_port = sin.sin_port;
+		__builtin_memcpy(addr, &sin.sin_addr.s_addr, 4);
+	} else if (fam == AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr))
+			return false;
+		be_port = sin6.sin6_port;
+		__builtin_memcpy(addr, &sin6.sin6_addr, 16);
+	} else {
+		return false;
+	}
+	*family = fam;
+	*port = __builtin_bswap16(be_port);
+	return true;
+}
+
+static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8 proto, const __u8 addr[16])
+{
+	struct tl_sock *s = reserve(sizeof(*s), kind);
+	if (!s)
+		return;
+	s->family = family;
+	s->port = port;
+	s->proto = proto;
+	s->pad[0] = s->pad[1] = s->pad[2] = 0;
+	__builtin_memcpy(s->addr, addr, 16);
+	bpf_ringbuf_submit(s, 0);
+}
+
+/* One connect event per (process, protocol, peer): the LRU forgets the oldest peers
+ * first, so a long-lived process re-reports a peer only after many others. */
+static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
+{
+	if (is_self())
+		return;
+	struct tl_peer_key key = {};
+	__u16 fam = 0;
+	if (!read_sockaddr(uaddr, &fam, &key.port, key.addr) || key.port == 0)
+		return;
+	struct socket *sock = socket_of_fd(fd);
+	if (!sock)
+		return;
+	__u16 proto = BPF_CORE_READ(sock, sk, sk_protocol);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return;
+	if (udp_only && proto != IPPROTO_UDP)
+		return;
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.proto = proto;
+	key.family = fam;
+	if (bpf_map_lookup_elem(&seen_peers, &key))
+		return;
+	__u8 one = 1;
+	bpf_map_update_elem(&seen_peers, &key, &one, BPF_ANY);
+	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tl_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	emit_peer((int)ctx->args[0], (const void *)ctx->args[1], false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tl_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	/* sendto without an address goes to the connected peer, already seen at connect. */
+	if (ctx->args[4])
+		emit_peer((int)ctx->args[0], (const void *)ctx->args[4], true);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tl_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr *msg = (struct user_msghdr *)ctx->args[1];
+	void *name = NULL;
+	if (bpf_probe_read_user(&name, sizeof(name), &msg->msg_name) || !name)
+		return 0;
+	emit_peer((int)ctx->args[0], name, true);
+	return 0;
+}
+
+/* UDP has no listen(): a bind to a non-zero port is the listener. TCP binds are left to
+ * the TCP_LISTEN transition below, since a bound TCP socket may only ever connect. */
+SEC("tracepoint/syscalls/sys_enter_bind")
+int tl_enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_self())
+		return 0;
+	__u16 family = 0, port = 0;
+	__u8 addr[16] = {};
+	if (!read_sockaddr((const void *)ctx->args[1], &family, &port, addr) || port == 0)
+		return 0;
+	struct socket *sock = socket_of_fd((int)ctx->args[0]);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_DGRAM)
+		return 0;
+	if (BPF_CORE_READ(sock, sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	emit_sock(TL_KIND_LISTEN, family, port, IPPROTO_UDP, addr);
+	return 0;
+}
+
+/* The move to TCP_LISTEN happens only inside listen(2) (inet_listen), so the current
+ * task, its pid and its cgroup are the listener's. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->newstate != TCP_LISTEN || ctx->protocol != IPPROTO_TCP || is_self())
+		return 0;
+	/* Copied with a helper: the verifier refuses loads through a ctx pointer plus offset. */
+	__u8 addr[16] = {};
+	if (ctx->family == AF_INET)
+		bpf_probe_read_kernel(addr, 4, ctx->saddr);
+	else if (ctx->family == AF_INET6)
+		bpf_probe_read_kernel(addr, 16, ctx->saddr_v6);
+	else
+		return 0;
+	emit_sock(TL_KIND_LISTEN, ctx->family, ctx->sport, IPPROTO_TCP, addr);
+	return 0;
+}

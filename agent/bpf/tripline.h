@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only) */
+/*
+ * Ring-buffer record layouts shared by the BPF programs and the userspace decoders
+ * (agent/sensors/ebpf/records.ts mirrors every offset; change both together).
+ * Fixed-size records: bpf_ringbuf_reserve needs a constant size, and a fixed layout
+ * lets userspace decode with plain DataView reads at known offsets.
+ */
+#ifndef TRIPLINE_H
+#define TRIPLINE_H
+
+#define TL_COMM_LEN 16
+#define TL_PATH_MAX 256
+#define TL_ARGS_MAX 1024    /* argv bytes kept per exec (NUL-separated) */
+#define TL_ARG_ONE_MAX 256  /* bytes read per argument */
+#define TL_ARGC_MAX 32      /* arguments read per exec */
+#define TL_SYSCALL_MAX 512  /* syscall numbers tracked per cgroup (bits) */
+
+enum tl_kind {
+	TL_KIND_EXEC = 1,
+	TL_KIND_SYSCALL = 2,
+	TL_KIND_FILE = 3,
+	TL_KIND_LISTEN = 4,
+	TL_KIND_CONNECT = 5,
+	TL_KIND_MAX = 6,
+};
+
+enum tl_file_op {
+	TL_FILE_OPEN_WRITE = 1,
+	TL_FILE_RENAME = 2,
+	TL_FILE_UNLINK = 3,
+	TL_FILE_CHMOD = 4,
+};
+
+/* tl_exec.flags */
+#define TL_EXEC_ARGV_TRUNCATED 0x1
+#define TL_EXEC_ARGV_MISSING 0x2
+
+/* tl_file.flags_ext */
+#define TL_FILE_PATH_TRUNCATED 0x1
+
+struct tl_hdr {
+	__u64 time_ns;   /* CLOCK_MONOTONIC */
+	__u64 cgroup_id; /* cgroup v2 id of the task */
+	__u32 kind;      /* enum tl_kind */
+	__u32 pid;       /* tgid */
+	__u32 ppid;      /* parent tgid */
+	__u32 uid;
+	char comm[TL_COMM_LEN];
+}; /* 48 bytes */
+
+struct tl_exec {
+	struct tl_hdr h;
+	__u32 flags;        /* TL_EXEC_* */
+	__u32 argc;         /* arguments captured */
+	__u32 args_len;     /* bytes used in args */
+	__u32 filename_len; /* bytes in filename, with its NUL */
+	char filename[TL_PATH_MAX];
+	char args[TL_ARGS_MAX];
+}; /* 1344 bytes */
+
+struct tl_syscall {
+	struct tl_hdr h;
+	__u32 nr;
+	__u32 pad;
+}; /* 56 bytes */
+
+struct tl_file {
+	struct tl_hdr h;
+	__u32 op;        /* enum tl_file_op */
+	__u32 flags;     /* open flags, or the mode for chmod */
+	__s32 dirfd;     /* dirfd of path (AT_FDCWD for the legacy calls) */
+	__s32 old_dirfd; /* dirfd of old_path (rename) */
+	__u32 flags_ext; /* TL_FILE_PATH_TRUNCATED */
+	__u32 pad;
+	char path[TL_PATH_MAX];     /* target (new name for rename) */
+	char old_path[TL_PATH_MAX]; /* rename source; empty otherwise */
+}; /* 584 bytes */
+
+struct tl_sock {
+	struct tl_hdr h;
+	__u16 family; /* AF_INET / AF_INET6 */
+	__u16 port;   /* host byte order */
+	__u8 proto;   /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 pad[3];
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+}; /* 72 bytes */
+
+/* Argument capture between sys_enter_execve and sched_process_exec, keyed by tid. */
+struct tl_argv {
+	__u32 flags;
+	__u32 argc;
+	__u32 len;
+	__u32 pad;
+	char buf[TL_ARGS_MAX + TL_ARG_ONE_MAX]; /* slack keeps every read in bounds */
+};
+
+struct tl_peer_key {
+	__u32 tgid;
+	__u16 port;
+	__u8 proto;
+	__u8 family;
+	__u8 addr[16];
+};
+
+struct tl_cgroup_drop_key {
+	__u64 cgroup_id;
+	__u32 kind;
+	__u32 pad;
+};
+
+#endif

@@ -1,0 +1,282 @@
+/**
+ * The default sensor: tracepoint programs (agent/bpf/tripline.bpf.c) loaded through
+ * libbpf, records read from one BPF ring buffer and decoded into TriplineEvents.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { EVENT_KINDS, type EventKind } from '../../../proto/events.js';
+import type { DropCount, DropReason } from '../../../proto/report.js';
+import type { EmitFn, Sensor, SensorDrops } from '../sensor.js';
+import { loadBpfObject, type LoadedBpfObject } from './bpf-object.js';
+import { EBPF_SENSOR_DEFAULTS, type EbpfSensorConfig } from './ebpf-sensor-config.js';
+import { createEventBuilder } from './event-builder.js';
+import { createKernelDropReader, type KernelDropReader } from './kernel-drops.js';
+import { loadLibbpf, type Libbpf } from './libbpf.js';
+import { BUILD_COMMAND, effectiveCapabilities, findTracefs, locateBpfObject, preflightProblems } from './preflight.js';
+import { createProcessView } from './process-view.js';
+import { decodeRecord, RECORD_KIND, recordKindName, type RawRecord } from './records.js';
+import { createRingReader, type RingReader } from './ring-reader.js';
+import { createSensorMetrics } from './sensor-metrics.js';
+import { createSyscallBatcher, syscallNamesFromTable } from './syscall-batcher.js';
+
+export interface EbpfSensorOptions {
+  /** From parseEbpfSensorConfig; defaults when omitted. */
+  readonly config?: EbpfSensorConfig;
+  readonly log: Logger;
+  /** The agent's private registry; no metrics when omitted. */
+  readonly registry?: Registry;
+  /** Process whose activity the kernel ignores (default: this process; 0 ignores none). */
+  readonly selfTgid?: number;
+}
+
+export interface EbpfSensorStats {
+  /** Records decoded since start, per kind (syscalls: one per newly used syscall number). */
+  readonly seen: Readonly<Record<EventKind, number>>;
+  /** Drops since start, per kind, all reasons. */
+  readonly dropped: Readonly<Record<EventKind, number>>;
+  /** Records that could not be decoded. */
+  readonly decodeErrors: number;
+  /** Seconds from start() until every program was attached. */
+  readonly attachSeconds: number | undefined;
+  /** Attached program names. */
+  readonly programs: readonly string[];
+}
+
+export interface EbpfSensor extends Sensor {
+  /** Cumulative counters since start (for benchmarks and diagnostics). */
+  stats(): EbpfSensorStats;
+}
+
+const BASE_BLIND_SPOTS = [
+  'io_uring submissions bypass syscall tracepoints (opens, connects and sends made through io_uring are not seen)',
+  'sendmmsg destinations are not read (connected UDP sockets are seen at connect)',
+  'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
+  'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
+  'syscall numbers of 512 and above are not tracked',
+];
+const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat']);
+const KIND_OF_RECORD: Record<number, EventKind> = {
+  [RECORD_KIND.exec]: 'exec',
+  [RECORD_KIND.syscall]: 'syscalls',
+  [RECORD_KIND.file]: 'file',
+  [RECORD_KIND.listen]: 'listen',
+  [RECORD_KIND.connect]: 'connect',
+};
+
+function zeroByKind(): Record<EventKind, number> {
+  return Object.fromEntries(EVENT_KINDS.map((k) => [k, 0])) as Record<EventKind, number>;
+}
+
+export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
+  const config = opts.config ?? EBPF_SENSOR_DEFAULTS;
+  const log = opts.log.child({ component: 'ebpf-sensor' });
+  const metrics = createSensorMetrics(opts.registry);
+  const blindSpots: string[] = [...BASE_BLIND_SPOTS];
+  const seen = zeroByKind();
+  const dropped = zeroByKind();
+  let decodeErrors = 0;
+  let attachSeconds: number | undefined;
+  let programs: readonly string[] = [];
+  // Drops read from the kernel but not yet taken, by cgroup then kind and reason.
+  let pending = new Map<number, Map<string, DropCount>>();
+
+  let state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
+  let stopping: Promise<void> | undefined;
+  let object: LoadedBpfObject | undefined;
+  let reader: RingReader | undefined;
+  let dropReader: KernelDropReader | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  function addDrop(cgroupId: number, kind: EventKind, reason: DropReason, count: number): void {
+    if (count <= 0) return;
+    let m = pending.get(cgroupId);
+    if (!m) pending.set(cgroupId, (m = new Map()));
+    const key = `${kind}/${reason}`;
+    m.set(key, { kind, reason, count: (m.get(key)?.count ?? 0) + count });
+    dropped[kind] += count;
+    metrics.drops(kind, reason, count);
+  }
+
+  function pollKernelDrops(): void {
+    if (!dropReader) return;
+    const delta = dropReader.read();
+    if (delta.total === 0) return;
+    for (const [cgroupId, kinds] of delta.byCgroup) {
+      for (const [kindNum, n] of kinds) {
+        const kind = KIND_OF_RECORD[kindNum];
+        if (kind) addDrop(cgroupId, kind, 'ringbuf_full', n);
+      }
+    }
+    log.warn({ dropped: delta.total }, 'kernel ring buffer full: observations dropped');
+  }
+
+  function preflight(): { lib: Libbpf; objectPath: string; syscallTable: Record<string, string> } {
+    const objectPath = locateBpfObject(config.objectPath);
+    let lib: Libbpf | undefined;
+    let libbpfError: string | undefined;
+    try {
+      lib = loadLibbpf();
+    } catch (err) {
+      libbpfError = err instanceof Error ? err.message : String(err);
+    }
+    let tracefs = findTracefs();
+    let tracefsError: string | undefined;
+    if (!tracefs && config.mountTracefs && lib) {
+      if (lib.mountTracefs('/sys/kernel/tracing') === 0) tracefs = findTracefs();
+      else tracefsError = lib.strerror(lib.errno());
+    }
+    const problems = preflightProblems({
+      objectPath,
+      capabilities: effectiveCapabilities(),
+      libbpfError,
+      tracefs,
+      tracefsError,
+    });
+    const tablePath = path.join(path.dirname(objectPath), 'syscalls-x86_64.json');
+    let syscallTable: Record<string, string> = {};
+    if (fs.existsSync(objectPath)) {
+      try {
+        syscallTable = JSON.parse(fs.readFileSync(tablePath, 'utf8')) as Record<string, string>;
+      } catch (err) {
+        problems.push(`cannot read the syscall name table ${tablePath} (${String(err)}): build it with ${BUILD_COMMAND}`);
+      }
+    }
+    if (problems.length || !lib) {
+      throw new Error(`eBPF sensor cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    return { lib, objectPath, syscallTable };
+  }
+
+  const sensor: EbpfSensor = {
+    name: 'ebpf',
+    blindSpots,
+
+    async start(emit: EmitFn) {
+      if (state !== 'idle') throw new Error(`eBPF sensor cannot start: it is ${state}`);
+      state = 'starting';
+      const t0 = performance.now();
+      try {
+        const { lib, objectPath, syscallTable } = preflight();
+        lib.setPrint((level, message) => log.debug({ libbpfLevel: level }, message));
+        const processes = createProcessView();
+        const build = createEventBuilder(
+          processes,
+          BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint(),
+        );
+        const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
+
+        const handle = (r: RawRecord): void => {
+          switch (r.kind) {
+            case 'exec':
+              seen.exec++;
+              metrics.event('exec');
+              emit(build.exec(r));
+              return;
+            case 'syscall':
+              seen.syscalls++;
+              batcher.add(r.hdr.cgroupId, r.nr, () => build.processOf(r.hdr), build.epochNs(r.hdr.monoNs));
+              return;
+            case 'file':
+              seen.file++;
+              metrics.event('file');
+              emit(build.file(r));
+              return;
+            case 'listen':
+            case 'connect':
+              seen[r.kind]++;
+              metrics.event(r.kind);
+              emit(build.sock(r));
+              return;
+          }
+        };
+        const flushSyscalls = (): void => {
+          for (const e of batcher.flush()) {
+            metrics.event('syscalls');
+            emit(e);
+          }
+        };
+
+        object = loadBpfObject(lib, {
+          path: objectPath,
+          ringBufferBytes: config.ringBufferBytes,
+          peerCacheEntries: config.peerCacheEntries,
+          selfTgid: opts.selfTgid ?? process.pid,
+          optionalPrograms: OPTIONAL_PROGRAMS,
+          log,
+        });
+        programs = object.attached;
+        for (const s of object.skipped) blindSpots.push(`${s.name} not attached: ${s.error}`);
+        dropReader = createKernelDropReader(lib, object.mapFd('drops'), object.mapFd('cgroup_drops'));
+        reader = createRingReader({
+          lib,
+          mapFd: object.mapFd('events'),
+          log,
+          sink: (data, size) => {
+            const out = decodeRecord(data, 0, size);
+            if (out.ok) return handle(out.record);
+            decodeErrors++;
+            const kind = recordKindName(data, 0, size);
+            const eventKind = kind ? KIND_OF_RECORD[RECORD_KIND[kind]] : undefined;
+            if (eventKind) addDrop(0, eventKind, 'decode_error', 1);
+            if (decodeErrors === 1) log.warn({ error: out.error }, 'undecodable ring buffer record');
+          },
+        });
+        reader.start();
+        timers.push(setInterval(flushSyscalls, config.syscallFlushMs).unref());
+        timers.push(setInterval(pollKernelDrops, config.dropPollMs).unref());
+        stopFlush = flushSyscalls;
+        attachSeconds = (performance.now() - t0) / 1000;
+        metrics.attachSeconds(attachSeconds);
+        state = 'running';
+        log.info({ programs: programs.length, attachSeconds, ringBufferBytes: config.ringBufferBytes }, 'eBPF sensor attached');
+      } catch (err) {
+        await teardown();
+        state = 'idle';
+        throw err;
+      }
+    },
+
+    stop() {
+      if (state === 'idle' || state === 'stopped') return stopping ?? Promise.resolve();
+      stopping ??= teardown().then(() => {
+        state = 'stopped';
+      });
+      return stopping;
+    },
+
+    takeDrops(): SensorDrops {
+      if (state === 'running') pollKernelDrops();
+      const byCgroup = new Map<number, DropCount[]>();
+      for (const [cg, m] of pending) byCgroup.set(cg, [...m.values()]);
+      pending = new Map();
+      return { byCgroup };
+    },
+
+    stats() {
+      return { seen: { ...seen }, dropped: { ...dropped }, decodeErrors, attachSeconds, programs };
+    },
+  };
+
+  let stopFlush: (() => void) | undefined;
+
+  async function teardown(): Promise<void> {
+    for (const t of timers.splice(0)) clearInterval(t);
+    try {
+      // Drain what the kernel already produced, then flush pending syscall batches.
+      if (reader) await reader.stop();
+      stopFlush?.();
+      pollKernelDrops();
+    } finally {
+      reader = undefined;
+      dropReader = undefined;
+      stopFlush = undefined;
+      object?.destroy();
+      object = undefined;
+    }
+  }
+
+  return sensor;
+}

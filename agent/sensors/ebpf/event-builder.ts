@@ -1,0 +1,98 @@
+/**
+ * Turns decoded kernel records into the TriplineEvent union. Node and seq are filled
+ * downstream (node '' and seq 0 here); container identity beyond the cgroup id is the
+ * container resolver's job.
+ */
+import {
+  unresolvedContainer,
+  type ConnectEvent,
+  type ExecEvent,
+  type FileWriteEvent,
+  type ListenEvent,
+  type ProcessInfo,
+} from '../../../proto/events.js';
+import type { ProcessView } from './process-view.js';
+import type { ExecRecord, FileRecord, RecordHeader, SockRecord } from './records.js';
+
+export interface EventBuilder {
+  /** Epoch nanoseconds for a CLOCK_MONOTONIC kernel timestamp. */
+  epochNs(monoNs: bigint): number;
+  processOf(hdr: RecordHeader, argv?: readonly string[], exe?: string): ProcessInfo;
+  exec(r: ExecRecord): ExecEvent;
+  file(r: FileRecord): FileWriteEvent;
+  sock(r: SockRecord): ListenEvent | ConnectEvent;
+}
+
+/**
+ * `monoToEpochNs` is added to kernel CLOCK_MONOTONIC stamps; process.hrtime reads the
+ * same clock, so the offset is measured once at start.
+ */
+export function createEventBuilder(processes: ProcessView, monoToEpochNs: bigint): EventBuilder {
+  const builder: EventBuilder = {
+    epochNs: (monoNs) => Number(monoNs + monoToEpochNs),
+
+    processOf(hdr, argv = [], exe) {
+      return {
+        pid: hdr.pid,
+        ppid: hdr.ppid,
+        uid: hdr.uid,
+        exe: exe ?? processes.exe(hdr.pid),
+        comm: hdr.comm,
+        argv,
+      };
+    },
+
+    exec(r) {
+      const cwd = processes.cwd(r.hdr.pid);
+      // The kernel reports the filename as execve received it; a relative one is made
+      // absolute against the cwd the new image started in.
+      let exe = r.filename;
+      if (!exe.startsWith('/') && cwd) exe = `${cwd.replace(/\/$/, '')}/${exe.replace(/^\.\//, '')}`;
+      processes.noteExec(r.hdr.pid, exe);
+      return {
+        kind: 'exec',
+        timeNs: builder.epochNs(r.hdr.monoNs),
+        node: '',
+        seq: 0,
+        container: unresolvedContainer(r.hdr.cgroupId),
+        process: builder.processOf(r.hdr, r.argv, exe),
+        argvTruncated: r.argvTruncated || r.argvMissing,
+        cwd,
+        writtenByContainer: false,
+      };
+    },
+
+    file(r) {
+      const target = processes.resolve(r.hdr.pid, r.dirfd, r.path);
+      const old = r.op === 'rename' ? processes.resolve(r.hdr.pid, r.oldDirfd, r.oldPath) : { path: '', resolved: true };
+      return {
+        kind: 'file',
+        timeNs: builder.epochNs(r.hdr.monoNs),
+        node: '',
+        seq: 0,
+        container: unresolvedContainer(r.hdr.cgroupId),
+        process: builder.processOf(r.hdr),
+        op: r.op,
+        path: target.path,
+        oldPath: old.path,
+        flags: r.flags,
+        resolved: target.resolved && !r.truncated,
+      };
+    },
+
+    sock(r) {
+      return {
+        kind: r.kind,
+        timeNs: builder.epochNs(r.hdr.monoNs),
+        node: '',
+        seq: 0,
+        container: unresolvedContainer(r.hdr.cgroupId),
+        process: builder.processOf(r.hdr),
+        protocol: r.protocol,
+        ip: r.ip,
+        port: r.port,
+      };
+    },
+  };
+  return builder;
+}

@@ -1,0 +1,150 @@
+/**
+ * The slice of libbpf (Debian libbpf1, ABI v1.x) and libc the eBPF sensor calls, bound
+ * through koffi. Pointers to libbpf objects stay opaque koffi values; errors follow the
+ * libbpf 1.0 convention (NULL with errno set, or a negative error code).
+ */
+import koffi from 'koffi';
+
+/** An opaque libbpf object (bpf_object, bpf_program, bpf_map, bpf_link, ring_buffer). */
+export type Handle = object;
+
+/** ring_buffer_sample_fn: return 0 to continue; a negative value stops the consume. */
+export type SampleFn = (ctx: unknown, data: unknown, size: number) => number;
+
+export interface Libbpf {
+  /** bpf_object__open_file(path, NULL); null on failure (see errno()). */
+  openFile(path: string): Handle | null;
+  load(obj: Handle): number;
+  close(obj: Handle): void;
+  nextProgram(obj: Handle, prev: Handle | null): Handle | null;
+  programName(prog: Handle): string;
+  programSection(prog: Handle): string;
+  programSetAutoload(prog: Handle, autoload: boolean): number;
+  attach(prog: Handle): Handle | null;
+  linkDestroy(link: Handle): number;
+  nextMap(obj: Handle, prev: Handle | null): Handle | null;
+  mapName(map: Handle): string;
+  mapFd(map: Handle): number;
+  mapSetMaxEntries(map: Handle, entries: number): number;
+  /** The writable initial contents of a global-data map (.rodata) before load. */
+  mapInitialValue(map: Handle): ArrayBuffer | null;
+  mapValueSize(map: Handle): number;
+  /** bpf_map_lookup_elem on a map fd; 0 on success, -1 with errno otherwise. */
+  lookupElem(fd: number, key: Buffer, value: Buffer): number;
+  getNextKey(fd: number, key: Buffer | null, next: Buffer): number;
+  ringBufferNew(mapFd: number, sample: unknown): Handle | null;
+  ringBufferConsume(rb: Handle): number;
+  ringBufferEpollFd(rb: Handle): number;
+  ringBufferFree(rb: Handle): void;
+  numPossibleCpus(): number;
+  /** Registers a JS ring-buffer sample callback; keep it registered while the ring buffer lives. */
+  registerSample(fn: SampleFn): unknown;
+  unregister(cb: unknown): void;
+  /** Routes libbpf's own messages to `fn` (level 0 warn, 1 info, 2 debug). */
+  setPrint(fn: (level: number, message: string) => void): void;
+  /** Waits up to timeoutMs for the epoll fd on a libuv worker thread; result is the ready count or -1. */
+  epollWaitAsync(epfd: number, timeoutMs: number, done: (err: unknown, ready: number) => void): void;
+  /** The calling thread's errno as a positive number. */
+  errno(): number;
+  strerror(errnum: number): string;
+  /** Mounts tracefs at `target` (needed to resolve tracepoint ids). */
+  mountTracefs(target: string): number;
+  /** A view over `size` bytes of native memory, valid only for the duration of a callback. */
+  view(ptr: unknown, size: number): ArrayBuffer;
+}
+
+export const LIBBPF_SONAME = 'libbpf.so.1';
+
+/** Loads libbpf.so.1 and libc; throws when either cannot be loaded. */
+export function loadLibbpf(): Libbpf {
+  const lib = koffi.load(LIBBPF_SONAME);
+  const libc = koffi.load('libc.so.6');
+
+  const f = {
+    openFile: lib.func('void *bpf_object__open_file(const char *path, const void *opts)'),
+    load: lib.func('int bpf_object__load(void *obj)'),
+    close: lib.func('void bpf_object__close(void *obj)'),
+    nextProgram: lib.func('void *bpf_object__next_program(void *obj, void *prev)'),
+    programName: lib.func('const char *bpf_program__name(void *prog)'),
+    programSection: lib.func('const char *bpf_program__section_name(void *prog)'),
+    programSetAutoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+    attach: lib.func('void *bpf_program__attach(void *prog)'),
+    linkDestroy: lib.func('int bpf_link__destroy(void *link)'),
+    nextMap: lib.func('void *bpf_object__next_map(void *obj, void *prev)'),
+    mapName: lib.func('const char *bpf_map__name(void *map)'),
+    mapFd: lib.func('int bpf_map__fd(void *map)'),
+    mapSetMaxEntries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t entries)'),
+    mapInitialValue: lib.func('void *bpf_map__initial_value(void *map, _Out_ size_t *psize)'),
+    mapValueSize: lib.func('uint32_t bpf_map__value_size(void *map)'),
+    lookupElem: lib.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
+    getNextKey: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+    ringBufferNew: lib.func('void *ring_buffer__new(int map_fd, void *sample_cb, void *ctx, const void *opts)'),
+    ringBufferConsume: lib.func('int ring_buffer__consume(void *rb)'),
+    ringBufferEpollFd: lib.func('int ring_buffer__epoll_fd(void *rb)'),
+    ringBufferFree: lib.func('void ring_buffer__free(void *rb)'),
+    numPossibleCpus: lib.func('int libbpf_num_possible_cpus(void)'),
+    setPrint: lib.func('void *libbpf_set_print(void *fn)'),
+    epollWait: libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
+    errnoLocation: libc.func('int *__errno_location(void)'),
+    strerror: libc.func('const char *strerror(int errnum)'),
+    vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *ap)'),
+    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+  };
+
+  const sampleProto = koffi.proto('int tripline_sample_fn(void *ctx, void *data, size_t size)');
+  // va_list decays to a pointer when passed, so libbpf's message can be formatted by
+  // handing that pointer straight to vsnprintf.
+  const printProto = koffi.proto('int tripline_print_fn(int level, const char *fmt, void *ap)');
+  let printCb: unknown;
+  // One 16-byte struct epoll_event per waiting call (the event itself is not read).
+  const epollEvents = Buffer.alloc(16);
+
+  return {
+    openFile: (path) => f.openFile(path, null),
+    load: (obj) => f.load(obj),
+    close: (obj) => f.close(obj),
+    nextProgram: (obj, prev) => f.nextProgram(obj, prev),
+    programName: (prog) => f.programName(prog),
+    programSection: (prog) => f.programSection(prog),
+    programSetAutoload: (prog, autoload) => f.programSetAutoload(prog, autoload),
+    attach: (prog) => f.attach(prog),
+    linkDestroy: (link) => f.linkDestroy(link),
+    nextMap: (obj, prev) => f.nextMap(obj, prev),
+    mapName: (map) => f.mapName(map),
+    mapFd: (map) => f.mapFd(map),
+    mapSetMaxEntries: (map, entries) => f.mapSetMaxEntries(map, entries),
+    mapInitialValue(map) {
+      const size = [0];
+      const ptr = f.mapInitialValue(map, size);
+      return ptr && size[0] ? koffi.view(ptr, Number(size[0])) : null;
+    },
+    mapValueSize: (map) => f.mapValueSize(map),
+    lookupElem: (fd, key, value) => f.lookupElem(fd, key, value),
+    getNextKey: (fd, key, next) => f.getNextKey(fd, key, next),
+    ringBufferNew: (fd, sample) => f.ringBufferNew(fd, sample, null, null),
+    ringBufferConsume: (rb) => f.ringBufferConsume(rb),
+    ringBufferEpollFd: (rb) => f.ringBufferEpollFd(rb),
+    ringBufferFree: (rb) => f.ringBufferFree(rb),
+    numPossibleCpus: () => f.numPossibleCpus(),
+    registerSample: (fn) => koffi.register(fn, koffi.pointer(sampleProto)),
+    unregister: (cb) => koffi.unregister(cb as Parameters<typeof koffi.unregister>[0]),
+    setPrint(fn) {
+      // Verifier logs arrive as one message and can run to hundreds of KiB.
+      const buf = Buffer.alloc(1 << 20);
+      const next = koffi.register((level: number, fmt: string, ap: unknown) => {
+        const n = f.vsnprintf(buf, buf.length, fmt, ap) as number;
+        fn(level, buf.toString('utf8', 0, Math.max(0, Math.min(n, buf.length - 1))).trimEnd());
+        return 0;
+      }, koffi.pointer(printProto));
+      f.setPrint(next);
+      // The previous callback is unreachable from libbpf now; free its trampoline.
+      if (printCb) koffi.unregister(printCb as Parameters<typeof koffi.unregister>[0]);
+      printCb = next;
+    },
+    epollWaitAsync: (epfd, timeoutMs, done) => f.epollWait.async(epfd, epollEvents, 1, timeoutMs, done),
+    errno: () => koffi.decode(f.errnoLocation(), 'int') as number,
+    strerror: (errnum) => f.strerror(errnum) as string,
+    mountTracefs: (target) => f.mount('tracefs', target, 'tracefs', 0, null),
+    view: (ptr, size) => koffi.view(ptr, size),
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * Decoders for the fixed ring-buffer record layouts in agent/bpf/tripline.h, one per
+ * kind. Offsets here and there change together. Decoding copies what it keeps: the view
+ * points into the ring buffer and is only valid during the sample callback.
+ */
+import type { FileOp, Protocol } from '../../../proto/events.js';
+import { formatIp } from './ip-text.js';
+
+export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5 } as const;
+
+const HDR_SIZE = 48;
+export const RECORD_SIZE = { exec: 1344, syscall: 56, file: 584, listen: 72, connect: 72 } as const;
+
+const PATH_MAX = 256;
+const ARGS_MAX = 1024;
+const EXEC_ARGV_TRUNCATED = 0x1;
+const EXEC_ARGV_MISSING = 0x2;
+const FILE_PATH_TRUNCATED = 0x1;
+const AF_INET = 2;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+const FILE_OPS: Record<number, FileOp> = { 1: 'open-write', 2: 'rename', 3: 'unlink', 4: 'chmod' };
+
+/** Fields every record starts with (struct tl_hdr). */
+export interface RecordHeader {
+  /** CLOCK_MONOTONIC nanoseconds. */
+  readonly monoNs: bigint;
+  readonly cgroupId: number;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly comm: string;
+}
+
+export interface ExecRecord {
+  readonly kind: 'exec';
+  readonly hdr: RecordHeader;
+  readonly filename: string;
+  readonly argv: string[];
+  readonly argvTruncated: boolean;
+  /** The execve arguments were not captured (e.g. the capture map entry was evicted). */
+  readonly argvMissing: boolean;
+}
+
+export interface SyscallRecord {
+  readonly kind: 'syscall';
+  readonly hdr: RecordHeader;
+  readonly nr: number;
+}
+
+export interface FileRecord {
+  readonly kind: 'file';
+  readonly hdr: RecordHeader;
+  readonly op: FileOp;
+  readonly flags: number;
+  readonly dirfd: number;
+  readonly oldDirfd: number;
+  readonly path: string;
+  readonly oldPath: string;
+  readonly truncated: boolean;
+}
+
+export interface SockRecord {
+  readonly kind: 'listen' | 'connect';
+  readonly hdr: RecordHeader;
+  readonly protocol: Protocol;
+  readonly ip: string;
+  readonly port: number;
+}
+
+export type RawRecord = ExecRecord | SyscallRecord | FileRecord | SockRecord;
+
+export type DecodeOutcome = { ok: true; record: RawRecord } | { ok: false; error: string };
+
+function cString(bytes: Uint8Array, offset: number, max: number): string {
+  const end = bytes.indexOf(0, offset);
+  const stop = end < 0 || end > offset + max ? offset + max : end;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, stop - offset).toString('utf8');
+}
+
+function header(v: DataView, bytes: Uint8Array): RecordHeader {
+  return {
+    monoNs: v.getBigUint64(0, true),
+    // kernfs ids (inode numbers) stay far below 2^53.
+    cgroupId: Number(v.getBigUint64(8, true)),
+    pid: v.getUint32(20, true),
+    ppid: v.getUint32(24, true),
+    uid: v.getUint32(28, true),
+    comm: cString(bytes, 32, 16),
+  };
+}
+
+function decodeExec(v: DataView, bytes: Uint8Array): ExecRecord {
+  const flags = v.getUint32(48, true);
+  const argc = v.getUint32(52, true);
+  const argsLen = Math.min(v.getUint32(56, true), ARGS_MAX);
+  const argv: string[] = [];
+  let off = 320;
+  const end = 320 + argsLen;
+  while (off < end && argv.length < argc) {
+    const nul = bytes.indexOf(0, off);
+    const stop = nul < 0 || nul > end ? end : nul;
+    argv.push(Buffer.from(bytes.buffer, bytes.byteOffset + off, stop - off).toString('utf8'));
+    off = stop + 1;
+  }
+  return {
+    kind: 'exec',
+    hdr: header(v, bytes),
+    filename: cString(bytes, 64, PATH_MAX),
+    argv,
+    argvTruncated: (flags & EXEC_ARGV_TRUNCATED) !== 0,
+    argvMissing: (flags & EXEC_ARGV_MISSING) !== 0,
+  };
+}
+
+function decodeFile(v: DataView, bytes: Uint8Array): FileRecord | undefined {
+  const op = FILE_OPS[v.getUint32(48, true)];
+  if (!op) return undefined;
+  return {
+    kind: 'file',
+    hdr: header(v, bytes),
+    op,
+    flags: v.getUint32(52, true),
+    dirfd: v.getInt32(56, true),
+    oldDirfd: v.getInt32(60, true),
+    truncated: (v.getUint32(64, true) & FILE_PATH_TRUNCATED) !== 0,
+    path: cString(bytes, 72, PATH_MAX),
+    oldPath: cString(bytes, 328, PATH_MAX),
+  };
+}
+
+function decodeSock(kind: 'listen' | 'connect', v: DataView, bytes: Uint8Array): SockRecord | undefined {
+  const family = v.getUint16(48, true);
+  const proto = v.getUint8(52);
+  if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return undefined;
+  const addr = bytes.subarray(56, 56 + (family === AF_INET ? 4 : 16));
+  return {
+    kind,
+    hdr: header(v, bytes),
+    protocol: proto === IPPROTO_TCP ? 'tcp' : 'udp',
+    ip: formatIp(addr),
+    port: v.getUint16(50, true),
+  };
+}
+
+/** Decodes one ring-buffer record; never throws. */
+export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLength - byteOffset): DecodeOutcome {
+  if (size < HDR_SIZE) return { ok: false, error: `record of ${size} bytes is shorter than its header` };
+  const v = new DataView(buf, byteOffset, size);
+  const bytes = new Uint8Array(buf, byteOffset, size);
+  const kind = v.getUint32(16, true);
+  const expect = (name: keyof typeof RECORD_SIZE): string | undefined =>
+    size < RECORD_SIZE[name] ? `${name} record of ${size} bytes, expected ${RECORD_SIZE[name]}` : undefined;
+  let problem: string | undefined;
+  let record: RawRecord | undefined;
+  switch (kind) {
+    case RECORD_KIND.exec:
+      problem = expect('exec');
+      if (!problem) record = decodeExec(v, bytes);
+      break;
+    case RECORD_KIND.syscall:
+      problem = expect('syscall');
+      if (!problem) record = { kind: 'syscall', hdr: header(v, bytes), nr: v.getUint32(48, true) };
+      break;
+    case RECORD_KIND.file:
+      problem = expect('file');
+      if (!problem) record = decodeFile(v, bytes) ?? undefined;
+      if (!problem && !record) problem = `file record with unknown op ${v.getUint32(48, true)}`;
+      break;
+    case RECORD_KIND.listen:
+    case RECORD_KIND.connect: {
+      const name = kind === RECORD_KIND.listen ? 'listen' : 'connect';
+      problem = expect(name);
+      if (!problem) record = decodeSock(name, v, bytes);
+      if (!problem && !record) problem = `${name} record with unknown protocol ${v.getUint8(52)}`;
+      break;
+    }
+    default:
+      problem = `unknown record kind ${kind}`;
+  }
+  return record ? { ok: true, record } : { ok: false, error: problem ?? 'undecodable record' };
+}
+
+/** The kind a record claims in its header, for attributing a decode failure. */
+export function recordKindName(buf: ArrayBuffer, byteOffset: number, size: number): keyof typeof RECORD_KIND | undefined {
+  if (size < HDR_SIZE) return undefined;
+  const kind = new DataView(buf, byteOffset, size).getUint32(16, true);
+  return (Object.keys(RECORD_KIND) as (keyof typeof RECORD_KIND)[]).find((k) => RECORD_KIND[k] === kind);
+}
