@@ -78,6 +78,31 @@ export function tlsConnectionOptions(cfg: TlsClientConfig): ConnectionOptions {
 }
 
 /**
+ * A secret given inline as `<key>` or as `<key>File` (a mounted Secret); exactly one.
+ * Reading the file while parsing lets a bad path fail start-up with the other problems.
+ */
+export function readSecret(raw: Record<string, unknown>, path: string, problems: Problems, key: string): string {
+  const inline = raw[key];
+  const file = raw[`${key}File`];
+  if ((inline === undefined) === (file === undefined)) {
+    problems.add(path, `needs exactly one of ${key} and ${key}File`);
+    return '';
+  }
+  if (inline !== undefined) {
+    if (typeof inline !== 'string' || inline === '') problems.add(`${path}.${key}`, 'must be a non-empty string');
+    return String(inline);
+  }
+  try {
+    const value = readFileSync(String(file), 'utf8').trim();
+    if (value === '') problems.add(`${path}.${key}File`, 'is empty');
+    return value;
+  } catch (err) {
+    problems.add(`${path}.${key}File`, `cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    return '';
+  }
+}
+
+/**
  * Milliseconds to wait according to a Retry-After header (delay-seconds or HTTP-date),
  * or undefined when absent or unreadable.
  */

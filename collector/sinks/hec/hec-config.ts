@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Problems } from '../../../lib/config-problems.js';
 import { parseDuration } from '../../../lib/duration.js';
-import { parseTlsClientConfig, type TlsClientConfig } from '../http-post.js';
+import { parseTlsClientConfig, readSecret, type TlsClientConfig } from '../http-post.js';
 import { parseBaseSinkConfig, type BaseSinkConfig } from '../sink-config.js';
 
 export interface HecSinkConfig extends BaseSinkConfig {
@@ -40,7 +39,7 @@ export function parseHecSinkConfig(raw: Record<string, unknown>, path: string, p
   } catch {
     problems.add(`${path}.url`, 'must be an http(s) URL of the HEC endpoint, e.g. https://splunk:8088');
   }
-  const token = readToken(raw, path, problems);
+  const token = readSecret(raw, path, problems, 'token');
   const format = raw.format ?? 'json';
   if (format !== 'json' && format !== 'ocsf') problems.add(`${path}.format`, 'must be json or ocsf');
   const str = (key: string, dflt: string): string => {
@@ -66,26 +65,4 @@ export function parseHecSinkConfig(raw: Record<string, unknown>, path: string, p
     timeoutMs: timeoutMs ?? 10_000,
     tls: parseTlsClientConfig(raw.tls, `${path}.tls`, problems),
   });
-}
-
-/** `token` inline or `tokenFile`; exactly one. Reading the file here lets a bad path fail start-up. */
-export function readToken(raw: Record<string, unknown>, path: string, problems: Problems, key = 'token'): string {
-  const inline = raw[key];
-  const file = raw[`${key}File`];
-  if ((inline === undefined) === (file === undefined)) {
-    problems.add(path, `needs exactly one of ${key} and ${key}File`);
-    return '';
-  }
-  if (inline !== undefined) {
-    if (typeof inline !== 'string' || inline === '') problems.add(`${path}.${key}`, 'must be a non-empty string');
-    return String(inline);
-  }
-  try {
-    const value = readFileSync(String(file), 'utf8').trim();
-    if (value === '') problems.add(`${path}.${key}File`, 'is empty');
-    return value;
-  } catch (err) {
-    problems.add(`${path}.${key}File`, `cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    return '';
-  }
 }
