@@ -1,0 +1,229 @@
+/**
+ * Each observation kind, from real processes in kubelet-named cgroups, arrives with the
+ * right cgroup id and content.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCgroupSandbox, type CgroupSandbox } from '../../helpers/cgroup.js';
+import { waitFor } from '../../helpers/wait.js';
+import { startSensor, type SensorHarness } from './sensor-harness.js';
+
+const NODE = process.execPath;
+let harness: SensorHarness;
+let sandbox: CgroupSandbox;
+let tmp: string;
+
+beforeAll(async () => {
+  harness = await startSensor();
+  sandbox = createCgroupSandbox();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tripline-ebpf-'));
+});
+
+afterAll(async () => {
+  await harness?.stop();
+  await sandbox?.cleanup();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('exec', () => {
+  it('reports pid, exe, argv and the container cgroup id of an exec', async () => {
+    const cg = sandbox.container('containerd');
+    const child = cg.spawn('/bin/sleep', ['30', '1s'], { cwd: tmp });
+    try {
+      const e = await harness.waitForEvent(cg.id, 'exec', (x) => x.process.pid === child.pid);
+      expect(e.process.exe).toBe('/bin/sleep');
+      expect(e.process.argv).toEqual(['/bin/sleep', '30', '1s']);
+      expect(e.process.comm).toBe('sleep');
+      expect(e.process.uid).toBe(0);
+      expect(e.argvTruncated).toBe(false);
+      expect(e.cwd).toBe(tmp);
+      expect(e.container.cgroupId).toBe(cg.id);
+      // ppid is the test process: the wrapper shell exec'd in place, keeping its parent.
+      expect(e.process.ppid).toBe(process.pid);
+      expect(Math.abs(e.timeNs / 1e6 - Date.now())).toBeLessThan(10_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('cuts argv at its bounds and says so', async () => {
+    const cg = sandbox.container('crio');
+    const args = Array.from({ length: 40 }, (_, i) => `a${i}`);
+    await cg.run('/bin/echo', args);
+    const e = await harness.waitForEvent(cg.id, 'exec', (x) => x.process.exe === '/bin/echo');
+    expect(e.argvTruncated).toBe(true);
+    expect(e.process.argv).toEqual(['/bin/echo', ...args.slice(0, 31)]);
+  });
+});
+
+describe('syscalls', () => {
+  it('reports each syscall a cgroup uses once, with names', async () => {
+    const cg = sandbox.container('docker');
+    for (let i = 0; i < 3; i++) await cg.run('/bin/true', []);
+    await waitFor(() => harness.of(cg.id, 'syscalls').some((e) => e.names.includes('exit_group')), {
+      what: 'exit_group in the syscall set',
+    });
+    const events = harness.of(cg.id, 'syscalls');
+    const numbers = events.flatMap((e) => e.numbers);
+    expect(new Set(numbers).size).toBe(numbers.length);
+    const names = new Map(events.flatMap((e) => e.numbers.map((n, i) => [n, e.names[i]] as const)));
+    expect(names.get(59)).toBe('execve');
+    expect(names.get(231)).toBe('exit_group');
+    for (const e of events) {
+      expect(e.arch).toBe('x86_64');
+      expect([...e.numbers]).toEqual([...e.numbers].sort((a, b) => a - b));
+    }
+  });
+});
+
+describe('file writes', () => {
+  it('sees open-for-write, rename, unlink and chmod from the legacy and *at families', async () => {
+    const cg = sandbox.container('cgroupfs');
+    const a = path.join(tmp, 'node-a.txt');
+    const b = path.join(tmp, 'node-b.txt');
+    // Node's fs issues the legacy rename/unlink/chmod syscalls.
+    const script = `const fs=require('fs');fs.writeFileSync(${JSON.stringify(a)},'x');fs.chmodSync(${JSON.stringify(a)},0o600);fs.renameSync(${JSON.stringify(a)},${JSON.stringify(b)});fs.unlinkSync(${JSON.stringify(b)});`;
+    const r = await cg.run(NODE, ['-e', script]);
+    expect(r.code).toBe(0);
+    const open = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'open-write' && e.path === a);
+    expect(open.flags & 0o1).toBe(0o1); // O_WRONLY
+    expect(open.resolved).toBe(true);
+    const chmod = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'chmod' && e.path === a);
+    expect(chmod.flags).toBe(0o600);
+    const rename = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === b);
+    expect(rename.oldPath).toBe(a);
+    await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === b);
+
+    // coreutils use the *at calls (renameat2, unlinkat, fchmodat).
+    const c = path.join(tmp, 'sh-c.txt');
+    const d = path.join(tmp, 'sh-d.txt');
+    await cg.run('/bin/sh', ['-c', `: > ${c} && chmod 640 ${c} && mv ${c} ${d} && rm ${d}`]);
+    await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'open-write' && e.path === c);
+    const chmodAt = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'chmod' && e.path === c);
+    expect(chmodAt.flags & 0o777).toBe(0o640);
+    const renameAt = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === d);
+    expect(renameAt.oldPath).toBe(c);
+    await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === d);
+  });
+
+  it('resolves a relative path against the writer’s working directory', async () => {
+    const cg = sandbox.container('containerd');
+    const child = cg.spawn('/bin/sh', ['-c', ': > relative.txt; exec sleep 30'], { cwd: tmp });
+    try {
+      const e = await harness.waitForEvent(cg.id, 'file', (x) => x.path.endsWith('relative.txt'));
+      expect(e.resolved).toBe(true);
+      expect(e.path).toBe(path.join(tmp, 'relative.txt'));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('ignores read-only opens', async () => {
+    const cg = sandbox.container('docker');
+    const target = path.join(tmp, 'read-only.txt');
+    fs.writeFileSync(target, 'x');
+    await cg.run('/bin/cat', [target]);
+    await cg.run('/bin/sh', ['-c', `: > ${path.join(tmp, 'after-read.txt')}`]);
+    // The later write proves the sensor had caught up past the read.
+    await harness.waitForEvent(cg.id, 'file', (e) => e.path.endsWith('after-read.txt'));
+    expect(harness.of(cg.id, 'file').filter((e) => e.path === target)).toEqual([]);
+  });
+});
+
+describe('listeners', () => {
+  it('reports a TCP listen and a UDP bind with address and port', async () => {
+    const cg = sandbox.container('containerd');
+    const tcpPort = await freePort();
+    const udpPort = await freePort();
+    const script =
+      `const net=require('net'),dgram=require('dgram');` +
+      `net.createServer().listen(${tcpPort},'127.0.0.1',()=>{` +
+      `const s=dgram.createSocket('udp4');s.bind(${udpPort},'127.0.0.1',()=>process.stdout.write('up'));});`;
+    const child = cg.spawn(NODE, ['-e', script]);
+    try {
+      const tcp = await harness.waitForEvent(cg.id, 'listen', (e) => e.protocol === 'tcp' && e.port === tcpPort);
+      expect(tcp.ip).toBe('127.0.0.1');
+      expect(tcp.process.pid).toBe(child.pid);
+      const udp = await harness.waitForEvent(cg.id, 'listen', (e) => e.protocol === 'udp' && e.port === udpPort);
+      expect(udp.ip).toBe('127.0.0.1');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('reports an IPv6 wildcard listener', async () => {
+    const cg = sandbox.container('crio');
+    const port = await freePort();
+    const child = cg.spawn(NODE, ['-e', `require('net').createServer().listen(${port},'::')`]);
+    try {
+      const e = await harness.waitForEvent(cg.id, 'listen', (x) => x.port === port);
+      expect(e.ip).toBe('::');
+      expect(e.protocol).toBe('tcp');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('egress', () => {
+  it('reports one event per new peer per process for TCP connects and UDP sends', async () => {
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const tcpPort = (server.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const udpPort = udp.address().port;
+    try {
+      const cg = sandbox.container('docker');
+      const script =
+        `const net=require('net'),dgram=require('dgram');let n=0;` +
+        `const once=()=>new Promise(r=>{const c=net.connect(${tcpPort},'127.0.0.1');c.on('close',r);c.on('error',r);});` +
+        `(async()=>{for(let i=0;i<3;i++)await once();` +
+        `const u=dgram.createSocket('udp4');for(let i=0;i<3;i++)await new Promise(r=>u.send('x',${udpPort},'127.0.0.1',r));u.close();})();`;
+      const r = await cg.run(NODE, ['-e', script]);
+      expect(r.code).toBe(0);
+      const tcp = await harness.waitForEvent(cg.id, 'connect', (e) => e.protocol === 'tcp' && e.port === tcpPort);
+      expect(tcp.ip).toBe('127.0.0.1');
+      await harness.waitForEvent(cg.id, 'connect', (e) => e.protocol === 'udp' && e.port === udpPort);
+      // Three connects and three datagrams to the same peers: deduplicated in the kernel.
+      const toTcp = harness.of(cg.id, 'connect').filter((e) => e.port === tcpPort);
+      const toUdp = harness.of(cg.id, 'connect').filter((e) => e.port === udpPort);
+      expect(toTcp).toHaveLength(1);
+      expect(toUdp).toHaveLength(1);
+    } finally {
+      server.close();
+      udp.close();
+    }
+  });
+
+  it('ignores unix-domain connects', async () => {
+    const sock = path.join(tmp, 'unix.sock');
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const cg = sandbox.container('containerd');
+      const port = await freePort();
+      const script =
+        `const net=require('net');const c=net.connect(${JSON.stringify(sock)});` +
+        `c.on('close',()=>{const t=net.connect(${port},'127.0.0.1');t.on('error',()=>{});});`;
+      await cg.run(NODE, ['-e', script]);
+      // The refused TCP connect after the unix one proves the sensor had caught up.
+      await harness.waitForEvent(cg.id, 'connect', (e) => e.port === port);
+      expect(harness.of(cg.id, 'connect')).toHaveLength(1);
+    } finally {
+      server.close();
+    }
+  });
+});
