@@ -10,7 +10,7 @@
 export const DEFAULT_EPHEMERAL_PORT_MIN = 32768;
 
 const TEMP_DIRS = ['/tmp/', '/var/tmp/', '/dev/shm/', '/run/'];
-const SWAP_SUFFIX = /^\.(.+)\.sw[a-p]x?$/;
+const SWAP_SUFFIX = /^\.(.+)\.(?:sw[a-p]|swx|swpx)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // mktemp(1) "tmp.XXXXXXXXXX", Python tempfile "tmpXXXXXXXX", glibc mkstemp "<prefix>XXXXXX".
 const MKTEMP = /^(\.?tmp\.?|sed|\.?temp)([A-Za-z0-9_]{6,12})$/i;

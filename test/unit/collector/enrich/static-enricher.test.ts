@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { Problems } from '../../../../lib/config-problems.js';
+import { parseEnrichConfig } from '../../../../collector/enrich/enrich-config.js';
+import { createStaticEnricher } from '../../../../collector/enrich/static-enricher.js';
+import type { PeerDirectory } from '../../../../collector/enrich/peer-directory.js';
+import { parsePolicyConfig } from '../../../../collector/policy/policy-config.js';
+import { createStaticPolicySource } from '../../../../collector/policy/static-policy-source.js';
+import { API, API_KEY, connect, exec } from '../detect/events.js';
+
+function enricher(rawEnrich: unknown, peers?: PeerDirectory, rawPolicy: unknown = { defaultTier: 'internal' }) {
+  const problems = new Problems();
+  const config = parseEnrichConfig(rawEnrich, problems);
+  const policies = createStaticPolicySource(parsePolicyConfig(rawPolicy, problems));
+  expect(problems.all).toEqual([]);
+  return createStaticEnricher({ config, policies, ...(peers ? { peers } : {}) });
+}
+
+describe('parseEnrichConfig', () => {
+  it('accepts networks as a mapping or a list and sorts them most specific first', () => {
+    const problems = new Problems();
+    const a = parseEnrichConfig({ networks: { '10.0.0.0/8': 'internal', '10.1.2.0/24': 'restricted', '2001:db8::/32': 'confidential' } }, problems);
+    const b = parseEnrichConfig({ networks: [{ cidr: '10.0.0.0/8', tier: 'internal' }] }, problems);
+    expect(problems.all).toEqual([]);
+    expect(a.networks.map((n) => n.cidr.text)).toEqual(['2001:db8::/32', '10.1.2.0/24', '10.0.0.0/8']);
+    expect(b.networks).toHaveLength(1);
+  });
+
+  it('reports every malformed entry', () => {
+    const problems = new Problems();
+    parseEnrichConfig({ networks: { '10.0.0.0/33': 'public', 'not-an-ip/8': 'internal', '192.0.2.0/24': 'top-secret' }, workloadTiers: [{ match: '', tier: 'x' }], extra: true }, problems);
+    expect(problems.all).toHaveLength(6);
+    expect(problems.all.join('\n')).toContain('enrich.networks["10.0.0.0/33"]');
+    expect(problems.all.join('\n')).toContain('enrich.workloadTiers[0].tier');
+    expect(problems.all.join('\n')).toContain('enrich.extra');
+  });
+});
+
+describe('createStaticEnricher', () => {
+  it('takes the workload tier from the first matching rule, else the policy default', () => {
+    const e = enricher({ workloadTiers: [{ match: 'prod/payments/**', tier: 'restricted' }, { match: 'prod/**', tier: 'confidential' }] });
+    const a = e.enrich(exec('/bin/true'))!;
+    expect(a.workloadKey).toBe(API_KEY);
+    expect(a.tier).toBe('restricted');
+    const web = { ...API, namespace: 'web' };
+    expect(e.enrich(exec('/bin/true', { workload: web, cgroupId: 7 }))!.tier).toBe('confidential');
+    const dev = { ...API, cluster: 'dev' };
+    expect(e.enrich(exec('/bin/true', { workload: dev, cgroupId: 8 }))!.tier).toBe('internal');
+  });
+
+  it('notices when a cgroup id is reused by another workload', () => {
+    const e = enricher({ workloadTiers: [{ match: 'prod/payments/**', tier: 'restricted' }] });
+    expect(e.enrich(exec('/bin/true'))!.tier).toBe('restricted');
+    const other = e.enrich(exec('/bin/true', { workload: { ...API, namespace: 'web' } }))!;
+    expect(other.workloadKey).toBe('prod/web/Deployment/api/api');
+    expect(other.tier).toBe('internal');
+  });
+
+  it('does not enrich events without a workload', () => {
+    const e = enricher({});
+    const ev = exec('/bin/true');
+    ev.container.workload = undefined;
+    expect(e.enrich(ev)).toBeUndefined();
+  });
+
+  it('resolves peers: cluster directory, then the most specific configured network, else public internet', () => {
+    const directory: PeerDirectory = {
+      lookup: (ip) => (ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' } : undefined),
+    };
+    const e = enricher({ networks: { '10.0.0.0/8': 'internal', '10.9.0.0/16': 'confidential', '127.0.0.99/32': 'public', 'fd00:ec2::/32': 'internal' } }, directory);
+    expect(e.enrich(connect('10.244.1.7', 5432))!.peer).toEqual({ kind: 'workload', id: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' });
+    expect(e.enrich(connect('10.9.3.4', 443))!.peer).toEqual({ kind: 'external', id: '10.9.0.0/16', tier: 'confidential' });
+    expect(e.enrich(connect('10.3.3.4', 443))!.peer).toEqual({ kind: 'external', id: '10.0.0.0/8', tier: 'internal' });
+    expect(e.enrich(connect('127.0.0.99', 443))!.peer).toEqual({ kind: 'external', id: '127.0.0.99/32', tier: 'public' });
+    expect(e.enrich(connect('::ffff:127.0.0.99', 443))!.peer!.id).toBe('127.0.0.99/32');
+    expect(e.enrich(connect('fd00:ec2::254', 80))!.peer).toEqual({ kind: 'external', id: 'fd00:ec2::/32', tier: 'internal' });
+    expect(e.enrich(connect('203.0.113.9', 443))!.peer).toEqual({ kind: 'external', id: '203.0.113.9', tier: 'public' });
+    expect(e.enrich(connect('2001:db8::1', 443))!.peer).toEqual({ kind: 'external', id: '2001:db8::1', tier: 'public' });
+  });
+
+  it('treats unconfigured loopback as the workload itself', () => {
+    const e = enricher({ workloadTiers: [{ match: '**', tier: 'restricted' }] });
+    expect(e.enrich(connect('127.0.0.1', 6379))!.peer).toEqual({ kind: 'workload', id: API_KEY, tier: 'restricted' });
+    expect(e.enrich(connect('::1', 6379))!.peer!.id).toBe(API_KEY);
+  });
+});
