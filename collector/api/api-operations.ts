@@ -1,23 +1,26 @@
 import type { Incident, Severity } from '../../proto/incident.js';
 import type { ItemKind, ProfileSnapshot } from '../../proto/profile.js';
 
-/** Outcome of a tuning operation; `not-found` maps to HTTP 404, `invalid` to 400. */
-export type OperationResult = { ok: true } | { ok: false; error: 'not-found' | 'invalid'; message: string };
+/**
+ * Outcome of a tuning operation. Errors are bounded codes: 'not-found' and
+ * 'no-such-item' map to HTTP 404, 'not-saved' (the store refused) to 503, others to 400.
+ */
+export type OperationResult = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly detail?: string };
 
 /** The profile operations the API, CLI and console offer (DESIGN.md "Tuning"). */
 export interface ProfileOperations {
-  /** Every profile, without items' detail trimmed. */
+  /** Every profile. */
   listProfiles(): readonly ProfileSnapshot[];
   /** One profile by workload key. */
   getProfile(key: string): ProfileSnapshot | undefined;
   /** Adds an item to the baseline with origin 'approved'. */
-  approve(key: string, kind: ItemKind, itemKey: string): OperationResult;
+  approve(key: string, kind: ItemKind, itemKey: string): Promise<OperationResult>;
   /** Removes an item from the baseline. */
-  removeItem(key: string, kind: ItemKind, itemKey: string): OperationResult;
+  removeItem(key: string, kind: ItemKind, itemKey: string): Promise<OperationResult>;
   /** Discards learned items and starts learning again. */
-  relearn(key: string): OperationResult;
+  relearn(key: string): Promise<OperationResult>;
   /** Stops automatic learning; only people change the profile afterwards. */
-  lock(key: string): OperationResult;
+  lock(key: string): Promise<OperationResult>;
 }
 
 /** Filters for listing incidents. */

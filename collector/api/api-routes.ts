@@ -23,9 +23,12 @@ interface Deps {
   readonly incidents: IncidentQueries;
 }
 
-function answer(res: ServerResponse, r: OperationResult): void {
+const ERROR_STATUS: Record<string, number> = { 'not-found': 404, 'no-such-item': 404, 'not-saved': 503 };
+
+async function answer(res: ServerResponse, pending: Promise<OperationResult>): Promise<void> {
+  const r = await pending;
   if (r.ok) return sendJson(res, 200, { ok: true });
-  throw new HttpError(r.error === 'not-found' ? 404 : 400, r.message);
+  throw new HttpError(ERROR_STATUS[r.error] ?? 400, r.detail ? `${r.error}: ${r.detail}` : r.error);
 }
 
 function itemKind(value: unknown): ItemKind {

@@ -9,6 +9,8 @@ import { unresolvedContainer } from '../../../../proto/events.js';
 
 const workload = { cluster: 'local', namespace: 'shop', kind: 'Deployment', name: 'web', container: 'nginx' };
 const key = 'local/shop/Deployment/web/nginx';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the assertions
+const json = async (res: Response | Promise<Response>): Promise<any> => (await res).json();
 
 function profile(): ProfileSnapshot {
   const item = (kind: 'exec' | 'syscall' | 'listen' | 'egress', k: string) => ({
@@ -83,13 +85,13 @@ describe('collector HTTP API', () => {
     const profiles: ProfileOperations = {
       listProfiles: () => [profile()],
       getProfile: (k) => (k === key ? profile() : undefined),
-      approve: (k, kind, itemKey) => {
+      approve: async (k, kind, itemKey) => {
         approved.push(`${k}|${kind}|${itemKey}`);
         return { ok: true };
       },
-      removeItem: () => ({ ok: false, error: 'not-found', message: 'no such item' }),
-      relearn: () => ({ ok: true }),
-      lock: () => ({ ok: true }),
+      removeItem: async () => ({ ok: false, error: 'no-such-item' }),
+      relearn: async () => ({ ok: true }),
+      lock: async () => ({ ok: true }),
     };
     const incidents: IncidentQueries = {
       list: () => [incident],
@@ -124,7 +126,7 @@ describe('collector HTTP API', () => {
 
   it('serves health, readiness and metrics without a token', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const ready = await (await fetch(`${base}/readyz`)).json();
+    const ready = await json(fetch(`${base}/readyz`));
     expect(ready.status).toBe('ready');
     await fetch(`${base}/api/v1/profiles`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -132,10 +134,10 @@ describe('collector HTTP API', () => {
   });
 
   it('lists and shows profiles by percent-encoded workload key', async () => {
-    const list = await (await fetch(`${base}/api/v1/profiles`, { headers: auth })).json();
+    const list = await json(fetch(`${base}/api/v1/profiles`, { headers: auth }));
     expect(list.profiles[0]).toMatchObject({ key, state: 'stable', items: 5 });
     const one = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(key)}`, { headers: auth });
-    expect((await one.json()).items).toHaveLength(5);
+    expect((await json(one)).items).toHaveLength(5);
     const missing = await fetch(`${base}/api/v1/profiles/${encodeURIComponent('x/y')}`, { headers: auth });
     expect(missing.status).toBe(404);
   });
@@ -150,7 +152,7 @@ describe('collector HTTP API', () => {
     const url = `${base}/api/v1/profiles/${encodeURIComponent(key)}/items`;
     const bad = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ kind: 'nope', key: 'x' }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/item kind must be one of/);
+    expect((await json(bad)).error).toMatch(/item kind must be one of/);
     const notJson = await fetch(url, { method: 'POST', headers: auth, body: '{' });
     expect(notJson.status).toBe(400);
     const gone = await fetch(url, { method: 'DELETE', headers: auth, body: JSON.stringify({ kind: 'exec', key: 'x' }) });
@@ -162,11 +164,11 @@ describe('collector HTTP API', () => {
 
   it('exports a seccomp profile and a NetworkPolicy from the learned items', async () => {
     const p = `${base}/api/v1/profiles/${encodeURIComponent(key)}/export`;
-    const seccomp = await (await fetch(`${p}/seccomp`, { headers: auth })).json();
+    const seccomp = await json(fetch(`${p}/seccomp`, { headers: auth }));
     expect(seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
     expect(seccomp.syscalls[0].names).toEqual(['accept4', 'read']);
     expect((await fetch(`${p}/networkpolicy`, { headers: auth })).status).toBe(400);
-    const np = await (await fetch(`${p}/networkpolicy?selector=app=web`, { headers: auth })).json();
+    const np = await json(fetch(`${p}/networkpolicy?selector=app=web`, { headers: auth }));
     expect(np.metadata.namespace).toBe('shop');
     expect(np.spec.podSelector.matchLabels).toEqual({ app: 'web' });
     expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
