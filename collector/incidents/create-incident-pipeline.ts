@@ -45,7 +45,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const snapshotPath = join(dir, 'snapshot.json');
 
-  let metrics: ReturnType<typeof createIncidentMetrics> | undefined;
+  // The open-incidents gauge reads the table at scrape time, after it exists.
+  const metrics = createIncidentMetrics(deps.registry, () => table.size);
   const table = createIncidentTable(
     {
       windowMs: config.windowMs,
@@ -53,9 +54,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
       maxOpenPerWorkload: config.maxOpenPerWorkload,
       maxRemembered: config.maxRemembered,
     },
-    (reason) => metrics?.evicted.inc({ reason }),
+    (reason) => metrics.evicted.inc({ reason }),
   );
-  metrics = createIncidentMetrics(deps.registry, () => table.size);
 
   const outbox = createOutbox({
     dir: join(dir, 'outbox'),
@@ -95,9 +95,9 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
   function record(rev: Revision, sinks?: readonly string[]): void {
     const res = outbox.append(rev.incident, sinks);
     if (res.status === 'appended') {
-      metrics!.revisions.inc({ reason: rev.reason });
+      metrics.revisions.inc({ reason: rev.reason });
     } else {
-      metrics!.unrecorded.inc({ reason: res.reason });
+      metrics.unrecorded.inc({ reason: res.reason });
       table.unsent(rev.incident.id);
     }
   }
@@ -126,10 +126,10 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
         const rev = table.observe(finding, now());
         dirty = true;
         if (!rev) return;
-        if (rev.reason === 'new') metrics!.incidents.inc({ rule: rev.incident.rule, severity: rev.incident.severity });
+        if (rev.reason === 'new') metrics.incidents.inc({ rule: rev.incident.rule, severity: rev.incident.severity });
         record(rev);
       } catch (err) {
-        metrics!.errors.inc();
+        metrics.errors.inc();
         submitWarning.note({ err, rule: finding.rule }, 'could not aggregate a finding');
       }
     },
