@@ -55,8 +55,15 @@ export interface Libbpf {
 
 export const LIBBPF_SONAME = 'libbpf.so.1';
 
-/** Loads libbpf.so.1 and libc; throws when either cannot be loaded. */
+let loaded: Libbpf | undefined;
+
+/** Loads libbpf.so.1 and libc once per process; throws when either cannot be loaded. */
 export function loadLibbpf(): Libbpf {
+  loaded ??= bind();
+  return loaded;
+}
+
+function bind(): Libbpf {
   const lib = koffi.load(LIBBPF_SONAME);
   const libc = koffi.load('libc.so.6');
 
@@ -96,8 +103,6 @@ export function loadLibbpf(): Libbpf {
   // handing that pointer straight to vsnprintf.
   const printProto = koffi.proto('int tripline_print_fn(int level, const char *fmt, void *ap)');
   let printCb: unknown;
-  // One 16-byte struct epoll_event per waiting call (the event itself is not read).
-  const epollEvents = Buffer.alloc(16);
 
   return {
     openFile: (path) => f.openFile(path, null),
@@ -141,7 +146,9 @@ export function loadLibbpf(): Libbpf {
       if (printCb) koffi.unregister(printCb as Parameters<typeof koffi.unregister>[0]);
       printCb = next;
     },
-    epollWaitAsync: (epfd, timeoutMs, done) => f.epollWait.async(epfd, epollEvents, 1, timeoutMs, done),
+    // One 16-byte struct epoll_event per call (its content is not read): concurrent
+    // waits of two readers must not share the buffer the worker writes.
+    epollWaitAsync: (epfd, timeoutMs, done) => f.epollWait.async(epfd, Buffer.alloc(16), 1, timeoutMs, done),
     errno: () => koffi.decode(f.errnoLocation(), 'int') as number,
     strerror: (errnum) => f.strerror(errnum) as string,
     mountTracefs: (target) => f.mount('tracefs', target, 'tracefs', 0, null),

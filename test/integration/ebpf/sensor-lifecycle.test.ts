@@ -1,0 +1,110 @@
+/**
+ * Start-up failures say what is wrong, and stop() leaves nothing attached in the kernel.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../lib/logger.js';
+import { createEbpfSensor } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import { EBPF_SENSOR_DEFAULTS } from '../../../agent/sensors/ebpf/ebpf-sensor-config.js';
+
+const tmpDirs: string[] = [];
+afterEach(() => {
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** BPF objects this process holds open, by kind, with the ids of its programs. */
+function ownBpfFds(): { progIds: number[]; links: number; maps: number; perfEvents: number } {
+  const progIds: number[] = [];
+  let links = 0;
+  let maps = 0;
+  let perfEvents = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target === 'anon_inode:bpf_link') links++;
+    else if (target === 'anon_inode:[perf_event]') perfEvents++;
+    else if (target === 'anon_inode:bpf-map') maps++;
+    else if (target === 'anon_inode:bpf-prog') {
+      const m = /^prog_id:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (m) progIds.push(Number(m[1]));
+    }
+  }
+  return { progIds, links, maps, perfEvents };
+}
+
+function progExists(id: number): boolean {
+  try {
+    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sensorWith(objectPath: string) {
+  return createEbpfSensor({ config: { ...EBPF_SENSOR_DEFAULTS, objectPath }, log: silentLogger() });
+}
+
+describe('start-up errors', () => {
+  it('names a missing BPF object and the command that builds it', async () => {
+    const missing = path.join(os.tmpdir(), 'no-such-dir', 'tripline.bpf.o');
+    const sensor = sensorWith(missing);
+    await expect(sensor.start(() => {})).rejects.toThrow(
+      new RegExp(`BPF object not found at ${missing.replace(/[.]/g, '\\.')}: build it with npm run bpf`),
+    );
+    await sensor.stop();
+  });
+
+  it('rejects a file that is not a BPF object and leaves nothing loaded', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tripline-badobj-'));
+    tmpDirs.push(dir);
+    const bogus = path.join(dir, 'tripline.bpf.o');
+    fs.writeFileSync(bogus, 'this is not an ELF file');
+    fs.copyFileSync(
+      path.join(process.cwd(), 'agent/bpf/.output/syscalls-x86_64.json'),
+      path.join(dir, 'syscalls-x86_64.json'),
+    );
+    const before = ownBpfFds();
+    const sensor = sensorWith(bogus);
+    await expect(sensor.start(() => {})).rejects.toThrow(`cannot open BPF object ${bogus}`);
+    expect(ownBpfFds()).toEqual(before);
+  });
+});
+
+describe('stop', () => {
+  it('detaches every program and frees every map, and is safe twice', async () => {
+    const before = ownBpfFds();
+    const sensor = createEbpfSensor({ log: silentLogger() });
+    await sensor.start(() => {});
+    const running = ownBpfFds();
+    const ours = running.progIds.filter((id) => !before.progIds.includes(id));
+    expect(ours.length).toBe(sensor.stats().programs.length);
+    expect(running.links - before.links).toBe(ours.length);
+    // One perf event per tracepoint program; the raw tracepoint has none.
+    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 1);
+    expect(running.maps).toBeGreaterThan(before.maps);
+    expect(ours.every(progExists)).toBe(true);
+
+    await sensor.stop();
+    await sensor.stop();
+    expect(ownBpfFds()).toEqual(before);
+    expect(ours.filter(progExists)).toEqual([]);
+  });
+
+  it('refuses a second start', async () => {
+    const sensor = createEbpfSensor({ log: silentLogger() });
+    await sensor.start(() => {});
+    try {
+      await expect(sensor.start(() => {})).rejects.toThrow(/cannot start: it is running/);
+    } finally {
+      await sensor.stop();
+    }
+  });
+});
