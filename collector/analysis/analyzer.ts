@@ -23,7 +23,11 @@ export interface ReviewDelta {
 export interface Analyzer extends Intake {
   /** Loads stored profiles and starts the periodic learning tick and persistence. */
   start(): Promise<void>;
-  /** Persists every profile whose revision changed since it was last saved, in batches. */
+  /**
+   * Re-checks learning windows (so idle profiles become stable on time), then persists
+   * every profile whose revision changed since it was last saved, in batches. Runs every
+   * persistEveryMs after start(); never rejects (failures are logged, counted, retried).
+   */
   flush(): Promise<void>;
   /** Stops the timers, flushes, and unsubscribes from policy and store changes. */
   stop(): Promise<void>;

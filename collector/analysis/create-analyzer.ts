@@ -225,6 +225,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
 
   async function doFlush(): Promise<void> {
     const nowMs = clock();
+    // Profiles with no traffic still finish learning on time.
+    tick(nowMs);
     const dirty: Entry[] = [];
     for (const e of entries.values()) {
       const p = e.profile;
@@ -309,10 +311,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       unsubscribe.push(policies.onChange(() => void policyGeneration++));
       unsubscribe.push(store.watch((s) => adopt(s, clock())));
       log.info({ profiles: stored.length }, 'profiles loaded');
-      timer = setInterval(() => {
-        tick(clock());
-        void flush();
-      }, persistEveryMs);
+      timer = setInterval(() => void flush(), persistEveryMs);
       timer.unref();
     },
 

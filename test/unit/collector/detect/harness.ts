@@ -1,0 +1,90 @@
+/** A whole analysis stage (static policy and enrichment, analyzer, in-memory store) on a fake clock. */
+import { Registry } from 'prom-client';
+import { createAnalyzer } from '../../../../collector/analysis/create-analyzer.js';
+import type { Analyzer } from '../../../../collector/analysis/analyzer.js';
+import { parseAnalysisConfig } from '../../../../collector/analysis/analysis-config.js';
+import { parseEnrichConfig } from '../../../../collector/enrich/enrich-config.js';
+import { createStaticEnricher } from '../../../../collector/enrich/static-enricher.js';
+import type { PeerDirectory } from '../../../../collector/enrich/peer-directory.js';
+import type { Finding } from '../../../../collector/incidents/finding.js';
+import { parsePolicyConfig } from '../../../../collector/policy/policy-config.js';
+import { createStaticPolicySource, type StaticPolicySource } from '../../../../collector/policy/static-policy-source.js';
+import type { ProfileStore } from '../../../../collector/profiles/profile-store.js';
+import { Problems } from '../../../../lib/config-problems.js';
+import { silentLogger } from '../../../../lib/logger.js';
+import type { TriplineEvent } from '../../../../proto/events.js';
+import type { ProfileSnapshot } from '../../../../proto/profile.js';
+
+export const SOURCE = { identity: 'test', node: 'node-a', agentRunId: 'run-1' };
+
+/** Learning windows short enough to step through: 10 s minimum, 5 s quiet, 60 s maximum. */
+export const FAST_LEARNING = { minDuration: '10s', stableFor: '5s', maxDuration: '60s' };
+
+/** A ProfileStore in memory that records every save. */
+export function memoryStore(initial: ProfileSnapshot[] = []): ProfileStore & { saved: ProfileSnapshot[][]; data: Map<string, ProfileSnapshot>; failNext: number } {
+  const data = new Map(initial.map((p) => [p.key, p]));
+  const store = {
+    data,
+    saved: [] as ProfileSnapshot[][],
+    failNext: 0,
+    async loadAll() {
+      return [...data.values()];
+    },
+    async save(ps: readonly ProfileSnapshot[]) {
+      if (store.failNext > 0) {
+        store.failNext--;
+        throw new Error('disk full');
+      }
+      store.saved.push([...ps]);
+      for (const p of ps) data.set(p.key, p);
+    },
+    async remove(key: string) {
+      data.delete(key);
+    },
+    watch() {
+      return () => undefined;
+    },
+    async close() {},
+  };
+  return store;
+}
+
+export interface Harness {
+  analyzer: Analyzer;
+  findings: Finding[];
+  store: ReturnType<typeof memoryStore>;
+  registry: Registry;
+  policies: StaticPolicySource;
+  now: { ms: number };
+  apply(...events: TriplineEvent[]): Promise<void>;
+  /** Learns `events` at t=0 and moves the clock so the next event makes the profile stable. */
+  learn(...events: TriplineEvent[]): Promise<void>;
+}
+
+export async function harness(opts: { policy?: Record<string, unknown>; enrich?: unknown; peers?: PeerDirectory; store?: ReturnType<typeof memoryStore>; analysis?: unknown } = {}): Promise<Harness> {
+  const problems = new Problems();
+  const policies = createStaticPolicySource(parsePolicyConfig({ learning: FAST_LEARNING, ...opts.policy }, problems));
+  const enricher = createStaticEnricher({ config: parseEnrichConfig(opts.enrich, problems), policies, ...(opts.peers ? { peers: opts.peers } : {}) });
+  const config = parseAnalysisConfig(opts.analysis, problems);
+  problems.throwIfAny();
+  const findings: Finding[] = [];
+  const store = opts.store ?? memoryStore();
+  const registry = new Registry();
+  const now = { ms: 1_000_000 };
+  const analyzer = createAnalyzer({ log: silentLogger(), registry, enricher, policies, store, findings: { submit: (f) => findings.push(f) }, clock: () => now.ms, config });
+  await analyzer.start();
+  const h: Harness = {
+    analyzer,
+    findings,
+    store,
+    registry,
+    policies,
+    now,
+    apply: (...events) => analyzer.apply(events, SOURCE),
+    async learn(...events) {
+      await analyzer.apply(events, SOURCE);
+      now.ms += 11_000;
+    },
+  };
+  return h;
+}
