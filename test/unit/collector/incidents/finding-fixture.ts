@@ -10,7 +10,7 @@ export function workload(name: string, namespace = 'default'): WorkloadRef {
 export function execEvent(exe: string, pid = 4242): ExecEvent {
   return {
     kind: 'exec',
-    timeNs: 1_764_108_855_000_000_000,
+    timeNs: 1_795_644_855_000_000_000,
     node: 'node-1',
     seq: 1,
     container: {
