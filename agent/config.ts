@@ -92,11 +92,11 @@ const MiB = 1024 * 1024;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const DNS_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
-function hostPortProblem(value: string): string | undefined {
+function hostPortProblem(value: string, minPort = 1): string | undefined {
   const m = HOST_PORT.exec(value);
   if (!m) return 'must be host:port (e.g. "collector.tripline:4317", "[::1]:4317")';
   const port = Number(m[2]);
-  return port < 1 || port > 65535 ? 'port must be from 1 to 65535' : undefined;
+  return port < minPort || port > 65535 ? `port must be from ${minPort} to 65535` : undefined;
 }
 
 function parseTls(r: ConfigReader): CollectorTlsConfig | undefined {
@@ -185,7 +185,8 @@ export function parseAgentConfig(raw: unknown, problems: Problems, path = 'agent
     r.bad('ringBufferBytes', 'must be a power of two and a multiple of 4096', undefined);
   }
   const metricsListen = r.string('metricsListen', '127.0.0.1:9464');
-  const mp = hostPortProblem(metricsListen);
+  // Port 0 picks a free port (tests, several agents on one host).
+  const mp = hostPortProblem(metricsListen, 0);
   if (mp) r.bad('metricsListen', mp, undefined);
   r.rejectUnknown();
   return deepFreeze({ node, cluster, collector, spool, pipeline, containers, ringBufferBytes, metricsListen });

@@ -83,14 +83,14 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     c.privileged = r.privileged;
   }
 
-  function enqueue(e: TriplineEvent, r: ResolvedContainer): void {
+  function enqueue(e: TriplineEvent, r: ResolvedContainer | undefined): void {
     const id = e.container.cgroupId;
     if (queued() + heldCount >= config.queueSize) {
       drop(id, e.kind, 'queue_full');
       return;
     }
-    fill(e, r);
-    counters.label(id, r.workload);
+    if (r) fill(e, r);
+    counters.label(id, e.container.workload!);
     e.node = opts.node;
     e.seq = ++seq;
     let bytes: Uint8Array;
@@ -139,6 +139,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         counters.count(id, e.kind, 'deduplicated');
         return;
       }
+      // A sensor that already knows the identity (replay of a recording) keeps it.
+      if (e.container.workload) return enqueue(e, undefined);
       if (held.has(id)) return hold(e);
       const r = resolver.resolve(id);
       if (r.provisional && config.podWaitMs > 0 && !stopped && !waited.has(id)) {
