@@ -130,6 +130,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: SinkDeps): Sink {
   };
 }
 
+/** kafkajs marks its timeouts non-retriable for itself; the outbox can still wait them out. */
+const TIMEOUTS = new Set(['KafkaJSTimeout', 'KafkaJSLockTimeout', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+
 /**
  * kafkajs wraps the cause of a failed send (after its own retries) in
  * KafkaJSNumberOfRetriesExceeded; the innermost error says whether another attempt can
@@ -143,8 +146,7 @@ export function classify(err: unknown, what: string): Result {
     root = next;
   }
   const detail = `kafka ${what}: ${root.name ?? 'Error'}: ${root.message ?? String(err)}`;
-  if (root.name === 'KafkaJSSASLAuthenticationError') return failure(detail);
-  if (root.name === 'KafkaJSProtocolError' && root.retriable === false) return failure(detail);
+  if (root.retriable === false && !TIMEOUTS.has(root.name ?? '')) return failure(detail);
   return retryable(detail);
 }
 
