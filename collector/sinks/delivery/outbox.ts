@@ -298,7 +298,14 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     append(incident, sinks) {
       if (closed) return { status: 'refused', reason: 'closed' };
       const seq = lastSeq + 1;
-      const buf = encodeRecord(sinks ? { seq, appendedMs: now(), sinks, incident } : { seq, appendedMs: now(), incident });
+      let buf: Buffer;
+      try {
+        buf = encodeRecord(sinks ? { seq, appendedMs: now(), sinks, incident } : { seq, appendedMs: now(), incident });
+      } catch (err) {
+        writeFailures.inc({ reason: 'encode' });
+        writeWarning.note({ err, rule: incident.rule }, 'could not encode an incident revision');
+        return { status: 'refused', reason: 'write-error' };
+      }
       while (totalBytes + buf.length > opts.maxBytes) {
         fullTotal.inc();
         if (opts.whenFull === 'refuse-new' || !dropOldest()) {

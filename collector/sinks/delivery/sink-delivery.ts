@@ -84,12 +84,18 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
 
   /** One attempt, bounded by the send timeout even if the sink ignores its signal. */
   async function attempt(batch: readonly Incident[]): Promise<{ result: Result; reason: string }> {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([stopper.signal, timeout.signal]);
+    // One controller per attempt, aborted by stop or by the deadline; a listener rather
+    // than AbortSignal.any keeps nothing attached to the long-lived stop signal.
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const onStop = (): void => controller.abort(new Error('stopping'));
+    stopper.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => {
-        timeout.abort(new Error('send timed out'));
+        timedOut = true;
+        controller.abort(new Error('send timed out'));
         // Grace for a sink to notice the abort and clean up before the loop moves on.
         setTimeout(() => resolve('timeout'), 1000).unref();
       }, settings.sendTimeoutMs);
@@ -97,7 +103,7 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
     try {
       const outcome = await Promise.race([sink.send(batch, signal), expired]);
       if (outcome === 'timeout') return { result: { status: 'retryable', error: 'send timed out' }, reason: 'timeout' };
-      if (outcome.status === 'retryable' && timeout.signal.aborted) return { result: outcome, reason: 'timeout' };
+      if (outcome.status === 'retryable' && timedOut) return { result: outcome, reason: 'timeout' };
       const reason =
         outcome.status === 'retryable' ? (outcome.retryInMillis !== undefined ? 'rate-limited' : 'retryable') : outcome.status;
       return { result: outcome, reason };
@@ -107,6 +113,7 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
       return { result: { status: 'failure', error: err instanceof Error ? err.message : String(err) }, reason: 'threw' };
     } finally {
       clearTimeout(timer);
+      stopper.signal.removeEventListener('abort', onStop);
     }
   }
 

@@ -49,16 +49,18 @@ export function parseWebhookSinkConfig(raw: Record<string, unknown>, path: strin
   }
   const timeoutMs = parseDuration(raw.timeout ?? '10s');
   if (timeoutMs === undefined || timeoutMs <= 0) problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
-  return Object.freeze({
+  const config = {
     ...base,
     type: 'webhook' as const,
     url,
     batch: batch !== false,
-    hmacSecret: readSecret(raw, path, problems),
     headers: Object.freeze(headers),
     timeoutMs: timeoutMs ?? 10_000,
     tls: parseTlsClientConfig(raw.tls, `${path}.tls`, problems),
-  });
+  };
+  // Not enumerable: a config dumped to a log or an API at any depth leaves it out.
+  Object.defineProperty(config, 'hmacSecret', { value: readSecret(raw, path, problems), enumerable: false });
+  return Object.freeze(config as WebhookSinkConfig);
 }
 
 /** `hmacSecret` inline or `hmacSecretFile` (a mounted Secret), at most one; read now so a bad path fails start-up. */
