@@ -41,6 +41,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
     if (ids.has(s.id)) throw new Error(`duplicate sink id ${s.id}`);
     ids.add(s.id);
   }
+  const unknown = Object.keys(config.delivery.sinks).filter((id) => !ids.has(id));
+  if (unknown.length) throw new Error(`incidents.delivery.sinks names sinks that are not configured: ${unknown.join(', ')}`);
   const dir = join(deps.dataDir, 'incidents');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const snapshotPath = join(dir, 'snapshot.json');

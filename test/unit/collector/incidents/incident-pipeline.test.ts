@@ -158,4 +158,19 @@ describe('incident pipeline', () => {
     expect(digest.accepted[1]).toMatchObject({ revision: 2, count: 3 });
     expect(plain.accepted).toHaveLength(1);
   });
+
+  it('times out a sink that ignores its abort signal and retries', async () => {
+    const sink = recordingSink('wedged', (_b, n) => (n === 1 ? new Promise(() => {}) : SUCCESS));
+    const { p, registry } = pipeline([sink], { raw: { delivery: { sendTimeout: '100ms' } } });
+    p.submit(finding());
+    await waitFor(() => sink.accepted.length === 1, { timeoutMs: 4000 });
+    expect(sink.attempts).toHaveLength(2);
+    expect(await registry.metrics()).toContain('tripline_collector_sink_failures_total{sink="wedged",reason="timeout"} 1');
+  });
+
+  it('refuses delivery settings for a sink that does not exist', () => {
+    expect(() => pipeline([recordingSink('a')], { raw: { delivery: { sinks: { typo: { maxAttempts: 2 } } } } })).toThrow(
+      'incidents.delivery.sinks names sinks that are not configured: typo',
+    );
+  });
 });
