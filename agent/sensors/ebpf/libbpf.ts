@@ -42,8 +42,11 @@ export interface Libbpf {
   unregister(cb: unknown): void;
   /** Routes libbpf's own messages to `fn` (level 0 warn, 1 info, 2 debug). */
   setPrint(fn: (level: number, message: string) => void): void;
-  /** Waits up to timeoutMs for the epoll fd on a libuv worker thread; result is the ready count or -1. */
-  epollWaitAsync(epfd: number, timeoutMs: number, done: (err: unknown, ready: number) => void): void;
+  /**
+   * Waits up to timeoutMs for the epoll fd on a libuv worker thread; result is the ready
+   * count or -1. `events` (16 bytes) must stay referenced until `done` runs.
+   */
+  epollWaitAsync(epfd: number, events: Buffer, timeoutMs: number, done: (err: unknown, ready: number) => void): void;
   /** The calling thread's errno as a positive number. */
   errno(): number;
   strerror(errnum: number): string;
@@ -146,9 +149,7 @@ function bind(): Libbpf {
       if (printCb) koffi.unregister(printCb as Parameters<typeof koffi.unregister>[0]);
       printCb = next;
     },
-    // One 16-byte struct epoll_event per call (its content is not read): concurrent
-    // waits of two readers must not share the buffer the worker writes.
-    epollWaitAsync: (epfd, timeoutMs, done) => f.epollWait.async(epfd, Buffer.alloc(16), 1, timeoutMs, done),
+    epollWaitAsync: (epfd, events, timeoutMs, done) => f.epollWait.async(epfd, events, 1, timeoutMs, done),
     errno: () => koffi.decode(f.errnoLocation(), 'int') as number,
     strerror: (errnum) => f.strerror(errnum) as string,
     mountTracefs: (target) => f.mount('tracefs', target, 'tracefs', 0, null),

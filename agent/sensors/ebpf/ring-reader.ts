@@ -66,6 +66,9 @@ export function createRingReader(opts: RingReaderOptions): RingReader {
   const ring: Handle = rb;
   const epfd = lib.ringBufferEpollFd(ring);
 
+  // struct epoll_event for the worker to write (content unused); owned here so it stays
+  // alive for the whole asynchronous call.
+  const epollEvents = Buffer.alloc(16);
   let running = false;
   let freed = false;
   let waiting: Promise<void> | undefined;
@@ -80,7 +83,7 @@ export function createRingReader(opts: RingReaderOptions): RingReader {
   function loop(): void {
     if (!running) return;
     waiting = new Promise((resolve) => {
-      lib.epollWaitAsync(epfd, waitMs, (err: unknown, ready: number) => {
+      lib.epollWaitAsync(epfd, epollEvents, waitMs, (err: unknown, ready: number) => {
         resolve();
         if (!running) return;
         if (err) log.warn({ err }, 'epoll_wait on the ring buffer failed');

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRecord, RECORD_SIZE, recordKindName } from '../../../../../agent/sensors/ebpf/records.js';
+
+/** A record laid out as agent/bpf/tripline.h does, header filled. */
+function record(kind: number, size: number): { buf: Buffer; view: DataView } {
+  const buf = Buffer.alloc(size);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  view.setBigUint64(0, 123_456_789n, true);
+  view.setBigUint64(8, 4242n, true);
+  view.setUint32(16, kind, true);
+  view.setUint32(20, 100, true);
+  view.setUint32(24, 1, true);
+  view.setUint32(28, 1000, true);
+  buf.write('nginx\0', 32, 'latin1');
+  return { buf, view };
+}
+
+function decode(buf: Buffer) {
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  return decodeRecord(ab, 0, ab.byteLength);
+}
+
+describe('decodeRecord', () => {
+  it('decodes an exec with its header, filename and NUL-separated argv', () => {
+    const { buf, view } = record(1, RECORD_SIZE.exec);
+    const args = 'nginx\0-g\0daemon off;\0';
+    view.setUint32(48, 0x1, true); // argv truncated
+    view.setUint32(52, 3, true);
+    view.setUint32(56, Buffer.byteLength(args), true);
+    buf.write('/usr/sbin/nginx\0', 64, 'latin1');
+    buf.write(args, 320, 'latin1');
+    const out = decode(buf);
+    expect(out).toEqual({
+      ok: true,
+      record: {
+        kind: 'exec',
+        hdr: { monoNs: 123_456_789n, cgroupId: 4242, pid: 100, ppid: 1, uid: 1000, comm: 'nginx' },
+        filename: '/usr/sbin/nginx',
+        argv: ['nginx', '-g', 'daemon off;'],
+        argvTruncated: true,
+        argvMissing: false,
+      },
+    });
+  });
+
+  it('keeps argv within the captured length even if the count says more', () => {
+    const { buf, view } = record(1, RECORD_SIZE.exec);
+    view.setUint32(52, 5, true);
+    view.setUint32(56, 4, true);
+    buf.write('ab\0cd\0ef\0', 320, 'latin1');
+    const out = decode(buf);
+    expect(out.ok && out.record.kind === 'exec' && out.record.argv).toEqual(['ab', 'c']);
+  });
+
+  it('decodes a syscall record', () => {
+    const { buf, view } = record(2, RECORD_SIZE.syscall);
+    view.setUint32(48, 257, true);
+    const out = decode(buf);
+    expect(out.ok && out.record).toMatchObject({ kind: 'syscall', nr: 257, hdr: { cgroupId: 4242 } });
+  });
+
+  it('decodes a rename with both paths, dirfds and the truncation flag', () => {
+    const { buf, view } = record(3, RECORD_SIZE.file);
+    view.setUint32(48, 2, true);
+    view.setUint32(52, 1, true);
+    view.setInt32(56, -100, true);
+    view.setInt32(60, 7, true);
+    view.setUint32(64, 1, true);
+    buf.write('new.conf\0', 72, 'latin1');
+    buf.write('/etc/old.conf\0', 328, 'latin1');
+    const out = decode(buf);
+    expect(out.ok && out.record).toMatchObject({
+      kind: 'file',
+      op: 'rename',
+      flags: 1,
+      dirfd: -100,
+      oldDirfd: 7,
+      truncated: true,
+      path: 'new.conf',
+      oldPath: '/etc/old.conf',
+    });
+  });
+
+  it('decodes IPv4 and IPv6 socket records', () => {
+    const v4 = record(4, RECORD_SIZE.listen);
+    v4.view.setUint16(48, 2, true);
+    v4.view.setUint16(50, 8080, true);
+    v4.view.setUint8(52, 6);
+    Buffer.from([10, 0, 0, 7]).copy(v4.buf, 56);
+    expect(decode(v4.buf)).toMatchObject({
+      ok: true,
+      record: { kind: 'listen', protocol: 'tcp', ip: '10.0.0.7', port: 8080 },
+    });
+
+    const v6 = record(5, RECORD_SIZE.connect);
+    v6.view.setUint16(48, 10, true);
+    v6.view.setUint16(50, 53, true);
+    v6.view.setUint8(52, 17);
+    Buffer.from('20010db8000000000000000000000001', 'hex').copy(v6.buf, 56);
+    expect(decode(v6.buf)).toMatchObject({
+      ok: true,
+      record: { kind: 'connect', protocol: 'udp', ip: '2001:db8::1', port: 53 },
+    });
+  });
+
+  it('reports short, unknown and malformed records instead of throwing', () => {
+    expect(decode(Buffer.alloc(10))).toEqual({ ok: false, error: 'record of 10 bytes is shorter than its header' });
+    expect(decode(record(9, 64).buf)).toEqual({ ok: false, error: 'unknown record kind 9' });
+    expect(decode(record(1, 100).buf)).toEqual({ ok: false, error: 'exec record of 100 bytes, expected 1344' });
+    const badOp = record(3, RECORD_SIZE.file);
+    badOp.view.setUint32(48, 99, true);
+    expect(decode(badOp.buf)).toEqual({ ok: false, error: 'file record with unknown op 99' });
+    const badProto = record(5, RECORD_SIZE.connect);
+    badProto.view.setUint8(52, 132);
+    expect(decode(badProto.buf)).toEqual({ ok: false, error: 'connect record with unknown protocol 132' });
+  });
+
+  it('names the kind a record claims, for attributing decode failures', () => {
+    const { buf } = record(3, 60);
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    expect(recordKindName(ab, 0, ab.byteLength)).toBe('file');
+    expect(recordKindName(ab, 0, 8)).toBeUndefined();
+  });
+});
