@@ -120,7 +120,8 @@ function parseCollector(r: ConfigReader): CollectorConnectionConfig {
   }
   const token = r.optionalString('token');
   const tokenFile = r.optionalString('tokenFile');
-  if (token !== undefined && tokenFile !== undefined) r.bad('tokenFile', 'give token or tokenFile, not both', undefined);
+  if (token !== undefined && tokenFile !== undefined)
+    r.bad('tokenFile', 'give token or tokenFile, not both', undefined);
   const tlsReader = r.child('tls');
   const tls = tlsReader.isAbsent() ? undefined : parseTls(tlsReader);
   const initialBackoffMs = r.duration('initialBackoff', 500, 10, 60_000);
@@ -154,12 +155,22 @@ function parsePipeline(r: ConfigReader): PipelineConfig {
   const reportIntervalMs = r.duration('reportInterval', 60_000, 100, 3_600_000);
   const podWaitMs = r.duration('podWait', 2_000, 0, 60_000);
   r.rejectUnknown();
-  return { queueSize, batchMaxEvents, batchMaxBytes, batchMaxDelayMs, dedupSize, dedupTtlMs, reportIntervalMs, podWaitMs };
+  return {
+    queueSize,
+    batchMaxEvents,
+    batchMaxBytes,
+    batchMaxDelayMs,
+    dedupSize,
+    dedupTtlMs,
+    reportIntervalMs,
+    podWaitMs,
+  };
 }
 
 function parseContainers(r: ConfigReader): ContainersConfig {
   const cgroupRoot = r.optionalString('cgroupRoot');
-  if (cgroupRoot !== undefined && !cgroupRoot.startsWith('/')) r.bad('cgroupRoot', 'must be an absolute path', undefined);
+  if (cgroupRoot !== undefined && !cgroupRoot.startsWith('/'))
+    r.bad('cgroupRoot', 'must be an absolute path', undefined);
   const cacheSize = r.integer('cacheSize', 4096, 16, 1_000_000);
   const rewalkIntervalMs = r.duration('rewalkInterval', 1_000, 0, 600_000);
   const sweepIntervalMs = r.duration('sweepInterval', 60_000, 1_000, 3_600_000);
@@ -174,8 +185,14 @@ function parseContainers(r: ConfigReader): ContainersConfig {
  */
 export function parseAgentConfig(raw: unknown, problems: Problems, path = 'agent'): AgentConfig {
   const r = new ConfigReader(raw, path, problems);
-  const node = r.string('node', hostname(), { pattern: DNS_NAME, hint: 'must be a lowercase DNS name (the Kubernetes node name)' });
-  const cluster = r.string('cluster', 'local', { pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, hint: 'must be a lowercase DNS label' });
+  const node = r.string('node', hostname(), {
+    pattern: DNS_NAME,
+    hint: 'must be a lowercase DNS name (the Kubernetes node name)',
+  });
+  const cluster = r.string('cluster', 'local', {
+    pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    hint: 'must be a lowercase DNS label',
+  });
   const collector = parseCollector(r.child('collector'));
   const spool = parseSpool(r.child('spool'));
   const pipeline = parsePipeline(r.child('pipeline'));

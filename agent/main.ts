@@ -92,7 +92,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     await deps.sensor.start(pipeline.emit);
     undo.push(() => deps.sensor.stop());
     log.info(
-      { node: config.node, cluster: config.cluster, sensor: deps.sensor.name, transport: transport.name, cgroupRoot, agentRunId },
+      {
+        node: config.node,
+        cluster: config.cluster,
+        sensor: deps.sensor.name,
+        transport: transport.name,
+        cgroupRoot,
+        agentRunId,
+      },
       'agent started',
     );
     let stopping: Promise<void> | undefined;

@@ -41,8 +41,18 @@ export interface AgentMetrics {
 export function createAgentMetrics(registry: Registry): AgentMetrics {
   const registers = [registry];
   return {
-    eventsSeen: new Counter({ name: 'tripline_agent_events_total', help: 'Observations produced by the sensor.', labelNames: ['kind'], registers }),
-    eventsSent: new Counter({ name: 'tripline_agent_events_sent_total', help: 'Observations handed to the transport.', labelNames: ['kind'], registers }),
+    eventsSeen: new Counter({
+      name: 'tripline_agent_events_total',
+      help: 'Observations produced by the sensor.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    eventsSent: new Counter({
+      name: 'tripline_agent_events_sent_total',
+      help: 'Observations handed to the transport.',
+      labelNames: ['kind'],
+      registers,
+    }),
     eventsDeduplicated: new Counter({
       name: 'tripline_agent_events_deduplicated_total',
       help: 'Observations suppressed as repeats of a recent one.',
@@ -55,10 +65,22 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
       labelNames: ['kind', 'reason'],
       registers,
     }),
-    queueDepth: new Gauge({ name: 'tripline_agent_queue_depth', help: 'Events waiting in the pipeline queue.', registers }),
+    queueDepth: new Gauge({
+      name: 'tripline_agent_queue_depth',
+      help: 'Events waiting in the pipeline queue.',
+      registers,
+    }),
     spoolBytes: new Gauge({ name: 'tripline_agent_spool_bytes', help: 'Bytes held in the on-disk spool.', registers }),
-    batchesSent: new Counter({ name: 'tripline_agent_batches_sent_total', help: 'Batches written to a collector stream, resends included.', registers }),
-    batchesAcked: new Counter({ name: 'tripline_agent_batches_acked_total', help: 'Batches acknowledged by the collector.', registers }),
+    batchesSent: new Counter({
+      name: 'tripline_agent_batches_sent_total',
+      help: 'Batches written to a collector stream, resends included.',
+      registers,
+    }),
+    batchesAcked: new Counter({
+      name: 'tripline_agent_batches_acked_total',
+      help: 'Batches acknowledged by the collector.',
+      registers,
+    }),
     batchesDropped: new Counter({
       name: 'tripline_agent_batches_dropped_total',
       help: 'Batches given up on.',
@@ -70,7 +92,11 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
       help: 'Envelopes the collector refused as invalid.',
       registers,
     }),
-    reconnects: new Counter({ name: 'tripline_agent_reconnects_total', help: 'Collector streams opened after the first.', registers }),
+    reconnects: new Counter({
+      name: 'tripline_agent_reconnects_total',
+      help: 'Collector streams opened after the first.',
+      registers,
+    }),
     transportErrors: new Counter({
       name: 'tripline_agent_transport_errors_total',
       help: 'Collector stream and spool failures.',
@@ -89,6 +115,10 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
       labelNames: ['result'],
       registers,
     }),
-    cgroupWalks: new Counter({ name: 'tripline_agent_cgroup_walks_total', help: 'Walks of the cgroup v2 tree.', registers }),
+    cgroupWalks: new Counter({
+      name: 'tripline_agent_cgroup_walks_total',
+      help: 'Walks of the cgroup v2 tree.',
+      registers,
+    }),
   };
 }

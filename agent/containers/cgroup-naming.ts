@@ -26,7 +26,11 @@ const BARE_ID = /^[0-9a-f]{64}$/;
 const SYSTEMD_POD = /^kubepods(?:-[a-z]+)?-pod([0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12})\.slice$/;
 const CGROUPFS_POD = /^pod([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-const RUNTIME_BY_PREFIX: Record<string, ContainerRuntime> = { 'cri-containerd': 'containerd', crio: 'crio', docker: 'docker' };
+const RUNTIME_BY_PREFIX: Record<string, ContainerRuntime> = {
+  'cri-containerd': 'containerd',
+  crio: 'crio',
+  docker: 'docker',
+};
 
 const NONE: CgroupIdentity = Object.freeze({ runtime: '', containerId: '', podUid: '' });
 

@@ -89,7 +89,13 @@ export function createContainerResolver(opts: ContainerResolverOptions): Contain
     if (pod) return withPod(base, pod);
     return {
       ...base,
-      workload: { cluster: opts.cluster, namespace: '', kind: 'Pod', name: podUid, container: containerId.slice(0, 12) },
+      workload: {
+        cluster: opts.cluster,
+        namespace: '',
+        kind: 'Pod',
+        name: podUid,
+        container: containerId.slice(0, 12),
+      },
       provisional: true,
     };
   }
@@ -118,7 +124,13 @@ export function createContainerResolver(opts: ContainerResolverOptions): Contain
           cgroupPath: '',
           containerId: '',
           podUid: '',
-          workload: { cluster: opts.cluster, namespace: '', kind: 'cgroup', name: `cgroup-id/${cgroupId}`, container: '' },
+          workload: {
+            cluster: opts.cluster,
+            namespace: '',
+            kind: 'cgroup',
+            name: `cgroup-id/${cgroupId}`,
+            container: '',
+          },
           image: '',
           imageDigest: '',
           privileged: false,

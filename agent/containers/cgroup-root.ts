@@ -17,7 +17,8 @@ export function cgroupV2MountPoints(mountinfo: string): string[] {
     const fstype = line.slice(sep + 3).split(' ')[0];
     if (fstype !== 'cgroup2') continue;
     const mountPoint = line.slice(0, sep).split(' ')[4];
-    if (mountPoint) out.push(mountPoint.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+    if (mountPoint)
+      out.push(mountPoint.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
   }
   return out;
 }

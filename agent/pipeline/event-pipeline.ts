@@ -193,7 +193,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       const report = snapshot
         ? buildReport(
             snapshot,
-            { node: opts.node, agentRunId: opts.agentRunId, sensor: opts.sensor.name, blindSpots: opts.sensor.blindSpots, endNs: now() * 1e6 },
+            {
+              node: opts.node,
+              agentRunId: opts.agentRunId,
+              sensor: opts.sensor.name,
+              blindSpots: opts.sensor.blindSpots,
+              endNs: now() * 1e6,
+            },
             (id) => resolver.resolve(id).workload,
           )
         : undefined;

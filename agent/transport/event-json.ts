@@ -21,11 +21,13 @@ export function eventFromJsonLine(line: string): { ok: true; event: TriplineEven
     return { ok: false, error: `not JSON: ${(err as Error).message}` };
   }
   if (!isObject(v)) return { ok: false, error: 'not an object' };
-  if (!EVENT_KINDS.includes(v.kind as TriplineEvent['kind'])) return { ok: false, error: `unknown kind ${String(v.kind)}` };
+  if (!EVENT_KINDS.includes(v.kind as TriplineEvent['kind']))
+    return { ok: false, error: `unknown kind ${String(v.kind)}` };
   const c = v.container;
   if (!isObject(c) || typeof c.cgroupId !== 'number') return { ok: false, error: 'container.cgroupId missing' };
   const p = v.process;
-  if (!isObject(p) || typeof p.exe !== 'string' || !Array.isArray(p.argv)) return { ok: false, error: 'process missing' };
+  if (!isObject(p) || typeof p.exe !== 'string' || !Array.isArray(p.argv))
+    return { ok: false, error: 'process missing' };
   if (typeof v.timeNs !== 'number') return { ok: false, error: 'timeNs missing' };
   const kindFields: Record<TriplineEvent['kind'], string[]> = {
     exec: ['cwd'],

@@ -44,7 +44,11 @@ interface InFlight {
   writtenAt: number;
 }
 
-const NON_RETRYABLE_AUTH = new Set([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.UNIMPLEMENTED]);
+const NON_RETRYABLE_AUTH = new Set([
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.UNIMPLEMENTED,
+]);
 
 /** Bounded metric label for a gRPC status code. */
 function statusReason(code: grpc.status): string {
@@ -184,10 +188,13 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
     if (closed || reconnectTimer) return;
     const cap = Math.min(cfg.maxBackoffMs, cfg.initialBackoffMs * 2 ** Math.min(attempt, 30));
     attempt++;
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = undefined;
-      openStream();
-    }, Math.floor(random() * cap));
+    reconnectTimer = setTimeout(
+      () => {
+        reconnectTimer = undefined;
+        openStream();
+      },
+      Math.floor(random() * cap),
+    );
   }
 
   function openStream(): void {
@@ -259,13 +266,18 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
       client = new grpc.Client(cfg.address, credentials, options);
       ackTimer = setInterval(checkAckTimeout, Math.max(100, Math.floor(cfg.ackTimeoutMs / 4)));
       ackTimer.unref();
-      if (cfg.token === undefined && cfg.tokenFile === undefined) log.warn('no token configured; the collector may refuse this agent');
+      if (cfg.token === undefined && cfg.tokenFile === undefined)
+        log.warn('no token configured; the collector may refuse this agent');
       openStream();
     },
 
     send(batch): SendResult {
       if (closed) return { status: 'failure', error: 'transport stopped', reason: 'queue_full' };
-      const body = encodeBatchBody(opts.agentRunId, batch.envelopes.map((e) => e.bytes), batch.report);
+      const body = encodeBatchBody(
+        opts.agentRunId,
+        batch.envelopes.map((e) => e.bytes),
+        batch.report,
+      );
       if (window.length < cfg.maxInflightBatches && !(spool && spool.unread > 0)) {
         window.push({ body, fromSpool: false, batchId: 0, writtenAt: 0 });
         pump();
@@ -301,7 +313,8 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
       for (const b of window) {
         if (!b.fromSpool && spool?.append(b.body) === 'ok') kept++;
       }
-      if (window.length) log.info({ unacknowledged: window.length, spooled: kept }, 'stopping with batches not acknowledged');
+      if (window.length)
+        log.info({ unacknowledged: window.length, spooled: kept }, 'stopping with batches not acknowledged');
       window.length = 0;
       call?.end();
       call = undefined;

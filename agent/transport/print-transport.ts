@@ -22,7 +22,8 @@ export function createPrintTransport(opts: PrintTransportOptions): Transport {
     send(batch): SendResult {
       if (closed) return { status: 'failure', error: 'transport stopped', reason: 'queue_full' };
       // A reader slower than the node (a pager, a slow pipe) pushes back into the queue.
-      if (opts.out.writableNeedDrain) return { status: 'retryable', error: 'output is not draining', retryInMillis: 50 };
+      if (opts.out.writableNeedDrain)
+        return { status: 'retryable', error: 'output is not draining', retryInMillis: 50 };
       let text = '';
       for (const env of batch.envelopes) {
         const d = eventFromWire(tripline.v1.Envelope.decode(env.bytes));

@@ -144,7 +144,17 @@ export function openSpool(opts: SpoolOptions): Spool {
     if (last) sealWriteSegment(last);
     const seq = (last?.seq ?? 0) + 1;
     const path = join(opts.dir, `${String(seq).padStart(16, '0')}.seg`);
-    const seg: Segment = { seq, path, size: 0, records: 0, readOffset: 0, readCount: 0, released: 0, wfd: openSync(path, 'wx', 0o600), rfd: undefined };
+    const seg: Segment = {
+      seq,
+      path,
+      size: 0,
+      records: 0,
+      readOffset: 0,
+      readCount: 0,
+      released: 0,
+      wfd: openSync(path, 'wx', 0o600),
+      rfd: undefined,
+    };
     segments.push(seg);
     return seg;
   }
@@ -207,7 +217,10 @@ export function openSpool(opts: SpoolOptions): Spool {
         readSync(seg.rfd, header, 0, HEADER, seg.readOffset);
         const len = header.readUInt32LE(0);
         const body = Buffer.alloc(len);
-        if (readSync(seg.rfd, body, 0, len, seg.readOffset + HEADER) !== len || crc32(body) !== header.readUInt32LE(4)) {
+        if (
+          readSync(seg.rfd, body, 0, len, seg.readOffset + HEADER) !== len ||
+          crc32(body) !== header.readUInt32LE(4)
+        ) {
           throw new Error('record does not match its checksum');
         }
         seg.readOffset += HEADER + len;
@@ -216,7 +229,10 @@ export function openSpool(opts: SpoolOptions): Spool {
         return body;
       } catch (err) {
         // A segment that cannot be read back is skipped whole: retrying would wedge the spool.
-        log.error({ err, path: seg.path, lostRecords: seg.records - seg.readCount }, 'unreadable spool segment skipped');
+        log.error(
+          { err, path: seg.path, lostRecords: seg.records - seg.readCount },
+          'unreadable spool segment skipped',
+        );
         opts.onError?.('spool_read');
         unread -= seg.records - seg.readCount;
         seg.released += seg.records - seg.readCount;

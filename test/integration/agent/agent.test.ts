@@ -41,7 +41,9 @@ describe('the agent, composed', () => {
   it('resolves replayed events against real cgroups, prints them, and the printed output replays to a collector', async () => {
     const cg = sandbox.container('containerd');
     const recording = join(dir, 'raw.jsonl');
-    const lines = ['/usr/bin/curl', '/bin/sh', '/usr/bin/curl', '/usr/bin/wget'].map((exe) => eventToJsonLine(exec(cg.id, exe)));
+    const lines = ['/usr/bin/curl', '/bin/sh', '/usr/bin/curl', '/usr/bin/wget'].map((exe) =>
+      eventToJsonLine(exec(cg.id, exe)),
+    );
     writeFileSync(recording, [...lines, 'this line is not an event', ''].join('\n'));
 
     // 1. Replay the raw recording with --print: identity filled from the real cgroup.
@@ -53,7 +55,12 @@ describe('the agent, composed', () => {
     expect(problems.all).toEqual([]);
     const sensor = createReplaySensor({ path: recording, log: silentLogger() });
     const registry = new Registry();
-    const agent = await startAgent(config, { log: silentLogger(), registry, sensor, transport: createPrintTransport({ out, log: silentLogger() }) });
+    const agent = await startAgent(config, {
+      log: silentLogger(),
+      registry,
+      sensor,
+      transport: createPrintTransport({ out, log: silentLogger() }),
+    });
     try {
       expect(await sensor.finished).toEqual({ emitted: 4, invalid: 1 });
       const metricsText = await (await fetch(`http://${agent.metricsAddress}/metrics`)).text();
@@ -62,11 +69,14 @@ describe('the agent, composed', () => {
     } finally {
       await agent.stop();
     }
-    const printedEvents = printed.trim().split('\n').map((l) => {
-      const r = eventFromJsonLine(l);
-      if (!r.ok) throw new Error(r.error);
-      return r.event;
-    });
+    const printedEvents = printed
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const r = eventFromJsonLine(l);
+        if (!r.ok) throw new Error(r.error);
+        return r.event;
+      });
     expect(printedEvents.map((e) => [e.seq, e.node, e.process.exe])).toEqual([
       [1, 'node-1', '/usr/bin/curl'],
       [2, 'node-1', '/bin/sh'],
@@ -100,11 +110,18 @@ describe('the agent, composed', () => {
       );
       expect(p2.all).toEqual([]);
       const replay = createReplaySensor({ path: printedFile, log: silentLogger() });
-      const agent2 = await startAgent(cfg2, { log: silentLogger(), registry: new Registry(), sensor: replay, serveMetrics: false });
+      const agent2 = await startAgent(cfg2, {
+        log: silentLogger(),
+        registry: new Registry(),
+        sensor: replay,
+        serveMetrics: false,
+      });
       try {
         await replay.finished;
         await waitFor(() => server.events().length === 3, { what: 'the replayed events at the collector' });
-        await waitFor(() => server.batches.some((b) => b.report?.containers.some((c) => c.cgroupId === cg.id)), { what: 'a report' });
+        await waitFor(() => server.batches.some((b) => b.report?.containers.some((c) => c.cgroupId === cg.id)), {
+          what: 'a report',
+        });
       } finally {
         await agent2.stop();
       }
@@ -126,6 +143,8 @@ describe('the agent, composed', () => {
   it('refuses to start without a collector address or another transport', async () => {
     const config = parseAgentConfig({ metricsListen: '127.0.0.1:0' }, new Problems());
     const sensor = createReplaySensor({ path: '/dev/null', log: silentLogger() });
-    await expect(startAgent(config, { log: silentLogger(), registry: new Registry(), sensor })).rejects.toThrow(/collector.address/);
+    await expect(startAgent(config, { log: silentLogger(), registry: new Registry(), sensor })).rejects.toThrow(
+      /collector.address/,
+    );
   });
 });

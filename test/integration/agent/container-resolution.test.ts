@@ -21,20 +21,35 @@ describe('container resolution against real cgroup v2 directories', () => {
       const cg = sandbox.container(runtime, { qos: runtime === 'cgroupfs' ? 'guaranteed' : 'burstable' });
       const child = cg.spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
       // The process's own view of its cgroup ties the kernel's id to the path we resolve.
-      const line = await waitFor(() => {
-        const text = readFileSync(`/proc/${child.pid}/cgroup`, 'utf8');
-        return text.split('\n').find((l) => l.startsWith('0::') && l.endsWith(cg.path));
-      }, { what: 'the child to join its cgroup' });
+      const line = await waitFor(
+        () => {
+          const text = readFileSync(`/proc/${child.pid}/cgroup`, 'utf8');
+          return text.split('\n').find((l) => l.startsWith('0::') && l.endsWith(cg.path));
+        },
+        { what: 'the child to join its cgroup' },
+      );
       expect(line).toBe(`0::${cg.path}`);
 
       const index = createCgroupIndex({ root: findCgroupV2Root()!, rewalkIntervalMs: 0 });
-      const resolver = createContainerResolver({ index, cluster: 'c1', cacheSize: 64, sweepIntervalMs: 60_000, log: silentLogger() });
+      const resolver = createContainerResolver({
+        index,
+        cluster: 'c1',
+        cacheSize: 64,
+        sweepIntervalMs: 60_000,
+        log: silentLogger(),
+      });
       try {
         const r = resolver.resolve(cg.id);
         expect(r.cgroupPath).toBe(cg.path);
         expect(r.containerId).toBe(cg.containerId);
         expect(r.podUid).toBe(cg.podUid);
-        expect(r.workload).toEqual({ cluster: 'c1', namespace: '', kind: 'Pod', name: cg.podUid, container: cg.containerId.slice(0, 12) });
+        expect(r.workload).toEqual({
+          cluster: 'c1',
+          namespace: '',
+          kind: 'Pod',
+          name: cg.podUid,
+          container: cg.containerId.slice(0, 12),
+        });
         expect(r.provisional).toBe(true);
       } finally {
         resolver.close();

@@ -26,15 +26,51 @@ function openssl(...args: string[]): void {
 /** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
 function makePki(prefix: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', f(`${prefix}ca.key`), '-out', f(`${prefix}ca.pem`), '-days', '1', '-subj', `/CN=${prefix}tripline-test-ca`);
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f(`${prefix}ca.key`),
+    '-out',
+    f(`${prefix}ca.pem`),
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${prefix}tripline-test-ca`,
+  );
   for (const [name, ext] of [
     ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'],
     ['client', 'extendedKeyUsage=clientAuth\n'],
   ] as const) {
     writeFileSync(f(`${prefix}${name}.ext`), ext);
-    openssl('req', ...ec, '-keyout', f(`${prefix}${name}.key`), '-out', f(`${prefix}${name}.csr`), '-subj', `/CN=${name}`);
-    openssl('x509', '-req', '-in', f(`${prefix}${name}.csr`), '-CA', f(`${prefix}ca.pem`), '-CAkey', f(`${prefix}ca.key`), '-CAcreateserial',
-      '-out', f(`${prefix}${name}.pem`), '-days', '1', '-extfile', f(`${prefix}${name}.ext`));
+    openssl(
+      'req',
+      ...ec,
+      '-keyout',
+      f(`${prefix}${name}.key`),
+      '-out',
+      f(`${prefix}${name}.csr`),
+      '-subj',
+      `/CN=${name}`,
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${prefix}${name}.csr`),
+      '-CA',
+      f(`${prefix}ca.pem`),
+      '-CAkey',
+      f(`${prefix}ca.key`),
+      '-CAcreateserial',
+      '-out',
+      f(`${prefix}${name}.pem`),
+      '-days',
+      '1',
+      '-extfile',
+      f(`${prefix}${name}.ext`),
+    );
   }
 }
 
@@ -58,7 +94,13 @@ function transportWith(tls: { caFile: string; certFile?: string; keyFile?: strin
   const d = parseAgentConfig({}, new Problems());
   const registry = new Registry();
   const t = createGrpcTransport({
-    collector: { ...d.collector, address: server.address, initialBackoffMs: 20, maxBackoffMs: 200, tls: { certFile: undefined, keyFile: undefined, serverName: undefined, ...tls } },
+    collector: {
+      ...d.collector,
+      address: server.address,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+      tls: { certFile: undefined, keyFile: undefined, serverName: undefined, ...tls },
+    },
     spool: { ...d.spool, dir: '' },
     agentRunId: 'tls-run',
     metrics: createAgentMetrics(registry),
@@ -72,9 +114,15 @@ const envelope = (seq: number) => ({
   cgroupId: 1,
   bytes: encodeEnvelope(
     eventToWire({
-      kind: 'exec', timeNs: 1, node: 'n', seq, container: unresolvedContainer(1),
+      kind: 'exec',
+      timeNs: 1,
+      node: 'n',
+      seq,
+      container: unresolvedContainer(1),
       process: { pid: 1, ppid: 0, uid: 0, exe: '/bin/true', comm: 'true', argv: [] },
-      argvTruncated: false, cwd: '/', writtenByContainer: false,
+      argvTruncated: false,
+      cwd: '/',
+      writtenByContainer: false,
     }),
   ),
 });
@@ -92,11 +140,19 @@ describe('gRPC transport over TLS (real handshake on loopback)', () => {
   });
 
   it('does not deliver to a collector whose certificate another CA signed', async () => {
-    const { t, registry } = transportWith({ caFile: f('other-ca.pem'), certFile: f('client.pem'), keyFile: f('client.key') });
+    const { t, registry } = transportWith({
+      caFile: f('other-ca.pem'),
+      certFile: f('client.pem'),
+      keyFile: f('client.key'),
+    });
     await t.start();
     try {
       t.send({ envelopes: [envelope(7002)] });
-      await waitFor(async () => (await registry.getSingleMetricAsString('tripline_agent_transport_errors_total')).includes('reason="unavailable"'));
+      await waitFor(async () =>
+        (await registry.getSingleMetricAsString('tripline_agent_transport_errors_total')).includes(
+          'reason="unavailable"',
+        ),
+      );
       expect(server.events().some((e) => e.seq === 7002)).toBe(false);
     } finally {
       await t.stop(100);

@@ -40,7 +40,14 @@ function transport(
 ): { t: Transport; registry: Registry } {
   const registry = new Registry();
   const t = createGrpcTransport({
-    collector: { ...DEFAULTS.collector, address, token: 'agent-token', initialBackoffMs: 20, maxBackoffMs: 200, ...over.collector },
+    collector: {
+      ...DEFAULTS.collector,
+      address,
+      token: 'agent-token',
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+      ...over.collector,
+    },
     spool: { ...DEFAULTS.spool, dir: '', ...over.spool },
     agentRunId: 'run-test',
     metrics: createAgentMetrics(registry),
@@ -90,7 +97,9 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     expect(s.batches.every((b) => b.authorization === 'Bearer agent-token' && b.agentRunId === 'run-test')).toBe(true);
     const ids = s.batches.map((b) => b.batchId);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    await waitFor(async () => (await metric(registry, 'tripline_agent_batches_acked_total')).endsWith(' 20'), { what: '20 acks' });
+    await waitFor(async () => (await metric(registry, 'tripline_agent_batches_acked_total')).endsWith(' 20'), {
+      what: '20 acks',
+    });
   });
 
   it('reconnects after the collector restarts and loses nothing', async () => {
@@ -112,9 +121,14 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     expect(during.filter((r) => r === 'success')).toHaveLength(16);
     expect(during.filter((r) => r === 'retryable')).toHaveLength(14);
     await s.start();
-    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 130, { timeoutMs: 10_000, what: 'the outage batches' });
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 130, {
+      timeoutMs: 10_000,
+      what: 'the outage batches',
+    });
     for (let i = 0; i < 10; i++) expect(send()).toBe('success');
-    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === accepted.length, { what: 'every accepted event' });
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === accepted.length, {
+      what: 'every accepted event',
+    });
     expect([...new Set(s.events().map((e) => e.seq))].sort((a, b) => a - b)).toEqual(accepted);
     // Only unacknowledged batches are resent, and at most a window (16 batches) of them is unacknowledged.
     expect(s.events().length - accepted.length).toBeLessThanOrEqual(16 * 5);
@@ -141,10 +155,15 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(1);
     expect(await metric(registry, 'tripline_agent_spool_bytes')).not.toMatch(/ 0$/);
     await s.start();
-    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 6000, { timeoutMs: 20_000, what: '6000 distinct events' });
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 6000, {
+      timeoutMs: 20_000,
+      what: '6000 distinct events',
+    });
     const distinctInOrder = [...new Set(s.events().map((e) => e.seq))];
     expect(distinctInOrder).toEqual(seqRange(first, first + 5999));
-    await waitFor(() => readdirSync(dir).filter((f) => f.endsWith('.seg')).length === 0, { what: 'delivered segments deleted' });
+    await waitFor(() => readdirSync(dir).filter((f) => f.endsWith('.seg')).length === 0, {
+      what: 'delivered segments deleted',
+    });
   });
 
   it('drops batches as spool_full once the spool bound is reached, and delivers the rest', async () => {
@@ -161,15 +180,23 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     expect(results.filter((r) => r === 'failure').length).toBe(100 - accepted);
     expect(accepted).toBeGreaterThan(2);
     expect(accepted).toBeLessThan(100);
-    expect(await metric(registry, 'tripline_agent_batches_dropped_total')).toContain('reason="spool_full"} ' + (100 - accepted));
+    expect(await metric(registry, 'tripline_agent_batches_dropped_total')).toContain(
+      'reason="spool_full"} ' + (100 - accepted),
+    );
     await s.start();
-    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === accepted * 10, { timeoutMs: 10_000, what: 'the accepted batches' });
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === accepted * 10, {
+      timeoutMs: 10_000,
+      what: 'the accepted batches',
+    });
   });
 
   it('drops a batch the collector rejects as invalid instead of retrying it forever', async () => {
     let poison = 0;
     const s = await server({
-      answer: (b) => (b.events.some((e) => e.seq === poison) ? { code: grpc.status.INVALID_ARGUMENT, details: 'bad envelope' } : 'ack'),
+      answer: (b) =>
+        b.events.some((e) => e.seq === poison)
+          ? { code: grpc.status.INVALID_ARGUMENT, details: 'bad envelope' }
+          : 'ack',
     });
     const { t, registry } = transport(s.address);
     await t.start();
@@ -179,7 +206,9 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     const good2 = batchOf(2);
     for (const b of [good1, bad, good2]) t.send(b);
     await waitFor(() => s.events().some((e) => e.seq === seq), { what: 'the batch after the rejected one' });
-    await waitFor(async () => (await metric(registry, 'tripline_agent_batches_dropped_total')).includes('reason="rejected"} 1'));
+    await waitFor(async () =>
+      (await metric(registry, 'tripline_agent_batches_dropped_total')).includes('reason="rejected"} 1'),
+    );
     // Give a retry loop time to show itself: the rejected batch must not come back.
     await new Promise((r) => setTimeout(r, 300));
     expect(s.batches.filter((b) => b.events.some((e) => e.seq === poison))).toHaveLength(1);
@@ -188,10 +217,14 @@ describe('gRPC transport against a real ingest server on loopback', () => {
 
   it('backs off at the maximum when the collector refuses the token', async () => {
     const s = await server({ token: 'right' });
-    const { t, registry } = transport(s.address, { collector: { token: 'wrong', initialBackoffMs: 10, maxBackoffMs: 60_000 } });
+    const { t, registry } = transport(s.address, {
+      collector: { token: 'wrong', initialBackoffMs: 10, maxBackoffMs: 60_000 },
+    });
     await t.start();
     t.send(batchOf(1));
-    await waitFor(async () => (await metric(registry, 'tripline_agent_transport_errors_total')).includes('reason="unauthenticated"} 1'));
+    await waitFor(async () =>
+      (await metric(registry, 'tripline_agent_transport_errors_total')).includes('reason="unauthenticated"} 1'),
+    );
     // With the initial 10 ms backoff a blind retry loop would open dozens of streams here.
     await new Promise((r) => setTimeout(r, 500));
     expect(s.streams).toBe(1);

@@ -22,7 +22,9 @@ const report: AgentReport = {
   agentRunId: 'run',
   intervalStartNs: 1,
   intervalEndNs: 2,
-  containers: [{ cgroupId: 77, workload: undefined, counts: [{ kind: 'connect', seen: 3, sent: 1, deduplicated: 2 }], drops: [] }],
+  containers: [
+    { cgroupId: 77, workload: undefined, counts: [{ kind: 'connect', seen: 3, sent: 1, deduplicated: 2 }], drops: [] },
+  ],
   unattributedDrops: [{ kind: 'exec', reason: 'ringbuf_full', count: 5 }],
   sensor: 'ebpf',
   blindSpots: [],
@@ -31,14 +33,22 @@ const report: AgentReport = {
 describe('batch encoding', () => {
   it('produces the same message as encoding the whole EventBatch at once', () => {
     const env = eventToWire(event);
-    const assembled = withBatchId(9_007_199_254, encodeBatchBody('run', [encodeEnvelope(env), encodeEnvelope(env)], report));
+    const assembled = withBatchId(
+      9_007_199_254,
+      encodeBatchBody('run', [encodeEnvelope(env), encodeEnvelope(env)], report),
+    );
     const decoded = tripline.v1.EventBatch.decode(assembled);
     expect(Number(decoded.batchId)).toBe(9_007_199_254);
     expect(decoded.agentRunId).toBe('run');
     expect(decoded.envelopes).toHaveLength(2);
     expect(Number(decoded.envelopes[1]!.seq)).toBe(42);
     expect(reportFromWire(decoded.report!)).toEqual(report);
-    const reference = encodeBatch({ batchId: 9_007_199_254, agentRunId: 'run', envelopes: [env, env], report: reportToWire(report) });
+    const reference = encodeBatch({
+      batchId: 9_007_199_254,
+      agentRunId: 'run',
+      envelopes: [env, env],
+      report: reportToWire(report),
+    });
     expect(tripline.v1.EventBatch.decode(reference).toJSON()).toEqual(decoded.toJSON());
   });
 

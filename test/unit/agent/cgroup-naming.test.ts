@@ -13,13 +13,21 @@ describe('parseCgroupPath', () => {
       `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`,
       'containerd',
     ],
-    ['containerd, systemd driver, guaranteed', `/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`, 'containerd'],
+    [
+      'containerd, systemd driver, guaranteed',
+      `/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`,
+      'containerd',
+    ],
     [
       'CRI-O, systemd driver, besteffort',
       `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/crio-${ID}.scope`,
       'crio',
     ],
-    ['docker (cri-dockerd), systemd driver', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/docker-${ID}.scope`, 'docker'],
+    [
+      'docker (cri-dockerd), systemd driver',
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/docker-${ID}.scope`,
+      'docker',
+    ],
     ['cgroupfs driver, burstable', `/kubepods/burstable/pod${UID}/${ID}`, 'cgroupfs'],
     ['cgroupfs driver, guaranteed', `/kubepods/pod${UID}/${ID}`, 'cgroupfs'],
     ['CRI-O, cgroupfs driver', `/kubepods/besteffort/pod${UID}/crio-${ID}`, 'crio'],
@@ -46,7 +54,11 @@ describe('parseCgroupPath', () => {
   });
 
   it('recognises docker containers off Kubernetes', () => {
-    expect(parseCgroupPath(`/system.slice/docker-${ID}.scope`)).toEqual({ runtime: 'docker', containerId: ID, podUid: '' });
+    expect(parseCgroupPath(`/system.slice/docker-${ID}.scope`)).toEqual({
+      runtime: 'docker',
+      containerId: ID,
+      podUid: '',
+    });
     expect(parseCgroupPath(`/docker/${ID}`)).toEqual({ runtime: 'cgroupfs', containerId: ID, podUid: '' });
   });
 

@@ -12,9 +12,21 @@ describe('parseAgentConfig', () => {
     expect(c.node).toBe(hostname());
     expect(c.cluster).toBe('local');
     expect(c.metricsListen).toBe('127.0.0.1:9464');
-    expect(c.collector).toMatchObject({ address: undefined, tls: undefined, maxInflightBatches: 64, initialBackoffMs: 500, maxBackoffMs: 30_000 });
+    expect(c.collector).toMatchObject({
+      address: undefined,
+      tls: undefined,
+      maxInflightBatches: 64,
+      initialBackoffMs: 500,
+      maxBackoffMs: 30_000,
+    });
     expect(c.spool).toMatchObject({ dir: '/var/lib/tripline/spool', maxBytes: 256 * 1024 * 1024 });
-    expect(c.pipeline).toMatchObject({ queueSize: 65_536, batchMaxEvents: 512, batchMaxDelayMs: 200, dedupTtlMs: 600_000, reportIntervalMs: 60_000 });
+    expect(c.pipeline).toMatchObject({
+      queueSize: 65_536,
+      batchMaxEvents: 512,
+      batchMaxDelayMs: 200,
+      dedupTtlMs: 600_000,
+      reportIntervalMs: 60_000,
+    });
     expect(Object.isFrozen(c) && Object.isFrozen(c.pipeline) && Object.isFrozen(c.collector)).toBe(true);
   });
 
@@ -23,14 +35,24 @@ describe('parseAgentConfig', () => {
     const c = parseAgentConfig(
       {
         node: 'worker-3',
-        collector: { address: 'collector.tripline.svc:4317', tokenFile: '/var/run/secrets/token', tls: { caFile: '/etc/tripline/ca.pem' }, maxBackoff: '1m' },
+        collector: {
+          address: 'collector.tripline.svc:4317',
+          tokenFile: '/var/run/secrets/token',
+          tls: { caFile: '/etc/tripline/ca.pem' },
+          maxBackoff: '1m',
+        },
         spool: { maxBytes: '1GiB', segmentBytes: '16MiB', fsyncInterval: '1s' },
         pipeline: { dedupTtl: '30s', batchMaxBytes: '512KiB' },
       },
       problems,
     );
     expect(problems.all).toEqual([]);
-    expect(c.collector.tls).toEqual({ caFile: '/etc/tripline/ca.pem', certFile: undefined, keyFile: undefined, serverName: undefined });
+    expect(c.collector.tls).toEqual({
+      caFile: '/etc/tripline/ca.pem',
+      certFile: undefined,
+      keyFile: undefined,
+      serverName: undefined,
+    });
     expect(c.collector.maxBackoffMs).toBe(60_000);
     expect(c.spool).toMatchObject({ maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2, fsyncIntervalMs: 1000 });
     expect(c.pipeline).toMatchObject({ dedupTtlMs: 30_000, batchMaxBytes: 512 * 1024 });

@@ -29,7 +29,14 @@ function mk(rel: string): number {
 
 function resolverWith(podResolver?: PodResolver, rewalkIntervalMs = 0) {
   const index = createCgroupIndex({ root, rewalkIntervalMs });
-  return createContainerResolver({ index, cluster: 'prod', cacheSize: 16, sweepIntervalMs: 60_000, podResolver, log: silentLogger() });
+  return createContainerResolver({
+    index,
+    cluster: 'prod',
+    cacheSize: 16,
+    sweepIntervalMs: 60_000,
+    podResolver,
+    log: silentLogger(),
+  });
 }
 
 const POD: PodInfo = {
@@ -116,7 +123,10 @@ describe('container resolver', () => {
   it('reports an id that is nowhere in the tree without caching it', () => {
     const r = resolverWith();
     try {
-      expect(r.resolve(987_654_321)).toMatchObject({ cgroupPath: '', workload: { kind: 'cgroup', name: 'cgroup-id/987654321' } });
+      expect(r.resolve(987_654_321)).toMatchObject({
+        cgroupPath: '',
+        workload: { kind: 'cgroup', name: 'cgroup-id/987654321' },
+      });
     } finally {
       r.close();
     }

@@ -82,7 +82,12 @@ function syscalls(cgroupId: number, n: number): TriplineEvent {
   };
 }
 
-function setup(over: Partial<PipelineConfig> = {}, transport = recordingTransport(), resolver = staticResolver, sensorDrops = new Map<number, DropCount[]>()) {
+function setup(
+  over: Partial<PipelineConfig> = {},
+  transport = recordingTransport(),
+  resolver = staticResolver,
+  sensorDrops = new Map<number, DropCount[]>(),
+) {
   const clock = { ms: 1_700_000_000_000 };
   const registry = new Registry();
   const metrics = createAgentMetrics(registry);
@@ -115,7 +120,11 @@ describe('pipeline', () => {
       ['node-a', 1],
       ['node-a', 2],
     ]);
-    expect(ev[1]!.container).toMatchObject({ cgroupId: 8, cgroupPath: '/system.slice/svc-8.service', workload: { name: 'system.slice/svc-8.service' } });
+    expect(ev[1]!.container).toMatchObject({
+      cgroupId: 8,
+      cgroupPath: '/system.slice/svc-8.service',
+      workload: { name: 'system.slice/svc-8.service' },
+    });
   });
 
   it('suppresses a repeat within the TTL, sends it again after, and never dedups syscall sets', async () => {
@@ -133,7 +142,9 @@ describe('pipeline', () => {
     expect(ev.filter((e) => e.kind === 'syscalls')).toHaveLength(2);
     const c1 = s.reports()[0]!.containers.find((c) => c.cgroupId === 1)!;
     expect(c1.counts.find((k) => k.kind === 'exec')).toEqual({ kind: 'exec', seen: 3, sent: 2, deduplicated: 1 });
-    expect(await s.registry.getSingleMetricAsString('tripline_agent_events_deduplicated_total')).toContain('kind="exec"} 1');
+    expect(await s.registry.getSingleMetricAsString('tripline_agent_events_deduplicated_total')).toContain(
+      'kind="exec"} 1',
+    );
   });
 
   it('cuts batches at batchMaxEvents as soon as they fill', async () => {
@@ -150,7 +161,8 @@ describe('pipeline', () => {
     for (let i = 0; i < 6; i++) s.p.emit(exec(1, `${long}${i}`));
     await s.p.stop();
     expect(s.batches.length).toBeGreaterThan(1);
-    for (const b of s.batches) expect(b.envelopes.reduce((n, e) => n + e.bytes.length + 4, 0)).toBeLessThanOrEqual(1024);
+    for (const b of s.batches)
+      expect(b.envelopes.reduce((n, e) => n + e.bytes.length + 4, 0)).toBeLessThanOrEqual(1024);
     expect(s.events()).toHaveLength(6);
   });
 
@@ -168,7 +180,9 @@ describe('pipeline', () => {
     let accept = false;
     const s = setup(
       { queueSize: 16, batchMaxEvents: 8, dedupSize: 0 },
-      recordingTransport(() => (accept ? { status: 'success' } : { status: 'retryable', error: 'saturated', retryInMillis: 5 })),
+      recordingTransport(() =>
+        accept ? { status: 'success' } : { status: 'retryable', error: 'saturated', retryInMillis: 5 },
+      ),
     );
     for (let i = 0; i < 20; i++) s.p.emit(exec(3, `/bin/x${i}`));
     expect(s.p.depth).toBe(16);
@@ -177,12 +191,17 @@ describe('pipeline', () => {
     expect(s.events().map((e) => e.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     const c3 = s.reports()[0]!.containers.find((c) => c.cgroupId === 3)!;
     expect(c3.drops).toEqual([{ kind: 'exec', reason: 'queue_full', count: 4 }]);
-    expect(await s.registry.getSingleMetricAsString('tripline_agent_events_dropped_total')).toContain('kind="exec",reason="queue_full"} 4');
+    expect(await s.registry.getSingleMetricAsString('tripline_agent_events_dropped_total')).toContain(
+      'kind="exec",reason="queue_full"} 4',
+    );
   });
 
   it('counts a batch the transport dropped under its reason and keeps the report for the next batch', async () => {
     let answer: SendResult = { status: 'failure', error: 'spool full', reason: 'spool_full' };
-    const s = setup({ reportIntervalMs: 60_000 }, recordingTransport(() => answer));
+    const s = setup(
+      { reportIntervalMs: 60_000 },
+      recordingTransport(() => answer),
+    );
     s.p.emit(exec(4, '/bin/a'));
     await new Promise((r) => setTimeout(r, BASE.batchMaxDelayMs + 50));
     answer = { status: 'success' };
@@ -205,7 +224,12 @@ describe('pipeline', () => {
     expect(r).toMatchObject({ node: 'node-a', agentRunId: 'run-1', sensor: 'replay', blindSpots: ['nothing'] });
     expect(r.unattributedDrops).toEqual([{ kind: 'exec', reason: 'ringbuf_full', count: 3 }]);
     expect(r.containers).toEqual([
-      { cgroupId: 9, workload: resolved(9).workload, counts: [], drops: [{ kind: 'file', reason: 'ringbuf_full', count: 12 }] },
+      {
+        cgroupId: 9,
+        workload: resolved(9).workload,
+        counts: [],
+        drops: [{ kind: 'file', reason: 'ringbuf_full', count: 12 }],
+      },
     ]);
   });
 
@@ -221,7 +245,10 @@ describe('pipeline', () => {
 
   it('holds a new Kubernetes container’s events until its pod is known', async () => {
     let release!: (r: ResolvedContainer) => void;
-    const known: ResolvedContainer = { ...resolved(5), workload: { cluster: 'c', namespace: 'shop', kind: 'Deployment', name: 'api', container: 'app' } };
+    const known: ResolvedContainer = {
+      ...resolved(5),
+      workload: { cluster: 'c', namespace: 'shop', kind: 'Deployment', name: 'api', container: 'app' },
+    };
     const resolver: ContainerResolver = {
       resolve: (id) => resolved(id, true),
       settle: () => new Promise((r) => (release = r)),

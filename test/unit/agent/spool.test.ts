@@ -16,7 +16,13 @@ afterEach(() => {
 });
 
 function spool(over: { maxBytes?: number; segmentBytes?: number } = {}): Spool {
-  const s = openSpool({ dir, maxBytes: over.maxBytes ?? 1 << 20, segmentBytes: over.segmentBytes ?? 1 << 16, fsyncIntervalMs: 0, log: silentLogger() });
+  const s = openSpool({
+    dir,
+    maxBytes: over.maxBytes ?? 1 << 20,
+    segmentBytes: over.segmentBytes ?? 1 << 16,
+    fsyncIntervalMs: 0,
+    log: silentLogger(),
+  });
   open.push(s);
   return s;
 }
