@@ -469,6 +469,8 @@ static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
 		return;
 	if (udp_only && proto != IPPROTO_UDP)
 		return;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	key.start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	key.proto = proto;
 	key.family = fam;

@@ -94,7 +94,10 @@ struct tl_argv {
 	char buf[TL_ARGS_MAX + TL_ARG_ONE_MAX]; /* slack keeps every read in bounds */
 };
 
+/* start_ns tells a process from a later one reusing its pid, so a stale entry cannot
+ * hide the new process's first connection to the same peer. */
 struct tl_peer_key {
+	__u64 start_ns; /* group leader's start time */
 	__u32 tgid;
 	__u16 port;
 	__u8 proto;

@@ -142,6 +142,21 @@ describe('file writes', () => {
   });
 });
 
+describe('self exclusion', () => {
+  it('leaves the agent’s own process out of its event stream', async () => {
+    const own = path.join(tmp, 'written-by-the-agent.txt');
+    fs.writeFileSync(own, 'x');
+    fs.renameSync(own, `${own}.moved`);
+    const cg = sandbox.container('containerd');
+    const marker = path.join(tmp, 'written-by-a-child.txt');
+    await cg.run('/bin/sh', ['-c', `: > ${marker}`]);
+    // The child's later write proves the sensor had caught up past the agent's own.
+    await harness.waitForEvent(cg.id, 'file', (e) => e.path === marker);
+    expect(harness.all().filter((e) => e.process.pid === process.pid)).toEqual([]);
+    expect(harness.all().filter((e) => e.kind === 'file' && e.path.startsWith(own))).toEqual([]);
+  });
+});
+
 describe('listeners', () => {
   it('reports a TCP listen and a UDP bind with address and port', async () => {
     const cg = sandbox.container('containerd');
@@ -192,16 +207,20 @@ describe('egress', () => {
         `const once=()=>new Promise(r=>{const c=net.connect(${tcpPort},'127.0.0.1');c.on('close',r);c.on('error',r);});` +
         `(async()=>{for(let i=0;i<3;i++)await once();` +
         `const u=dgram.createSocket('udp4');for(let i=0;i<3;i++)await new Promise(r=>u.send('x',${udpPort},'127.0.0.1',r));u.close();})();`;
-      const r = await cg.run(NODE, ['-e', script]);
-      expect(r.code).toBe(0);
+      // Two processes, each making three connects and sending three datagrams.
+      for (let i = 0; i < 2; i++) expect((await cg.run(NODE, ['-e', script])).code).toBe(0);
       const tcp = await harness.waitForEvent(cg.id, 'connect', (e) => e.protocol === 'tcp' && e.port === tcpPort);
       expect(tcp.ip).toBe('127.0.0.1');
-      await harness.waitForEvent(cg.id, 'connect', (e) => e.protocol === 'udp' && e.port === udpPort);
-      // Three connects and three datagrams to the same peers: deduplicated in the kernel.
+      await waitFor(() => harness.of(cg.id, 'connect').filter((e) => e.protocol === 'udp').length >= 2, {
+        what: 'a UDP peer event from each process',
+      });
+      // Deduplicated in the kernel per process: one event per peer for each of the two.
       const toTcp = harness.of(cg.id, 'connect').filter((e) => e.port === tcpPort);
       const toUdp = harness.of(cg.id, 'connect').filter((e) => e.port === udpPort);
-      expect(toTcp).toHaveLength(1);
-      expect(toUdp).toHaveLength(1);
+      expect(toTcp).toHaveLength(2);
+      expect(toUdp).toHaveLength(2);
+      expect(toUdp.every((e) => e.protocol === 'udp' && e.ip === '127.0.0.1')).toBe(true);
+      expect(new Set(toTcp.map((e) => e.process.pid)).size).toBe(2);
     } finally {
       server.close();
       udp.close();

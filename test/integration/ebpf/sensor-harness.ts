@@ -13,6 +13,8 @@ import { waitFor } from '../../helpers/wait.js';
 export interface SensorHarness {
   readonly sensor: EbpfSensor;
   readonly registry: Registry;
+  /** Every event so far, from every cgroup. */
+  all(): TriplineEvent[];
   /** Events of `kind` from cgroup `cgroupId`, in arrival order. */
   of<K extends EventKind>(cgroupId: number, kind: K): Extract<TriplineEvent, { kind: K }>[];
   /** Waits until `predicate` holds for some event of `kind` in `cgroupId`, and returns it. */
@@ -42,6 +44,7 @@ export async function startSensor(rawConfig: Record<string, unknown> = {}): Prom
   return {
     sensor,
     registry,
+    all: () => [...byCgroup.values()].flat(),
     of,
     waitForEvent: (cgroupId, kind, predicate, timeoutMs = 5000) =>
       waitFor(() => of(cgroupId, kind).find(predicate), { timeoutMs, what: `a ${kind} event in cgroup ${cgroupId}` }),
