@@ -6,7 +6,8 @@
  * data format with "invalid-event-number", 12/13 for a missing or blank event. Tests can
  * queue other answers (e.g. code 9 "Server is busy").
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface HecRequest {
@@ -32,11 +33,12 @@ export interface FakeHec {
   close(): Promise<void>;
 }
 
-export async function startFakeHec(token: string): Promise<FakeHec> {
+/** `tls` serves HTTPS with this key and certificate (PEM). */
+export async function startFakeHec(token: string, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<FakeHec> {
   const accepted: HecRequest[] = [];
   const requests: HecRequest[] = [];
   const queued: QueuedReply[] = [];
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -73,11 +75,12 @@ export async function startFakeHec(token: string): Promise<FakeHec> {
       accepted.push(request);
       reply(200, { text: 'Success', code: 0 });
     });
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer(opts.tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     accepted,
     requests,
     queueReply: (r) => queued.push(r),

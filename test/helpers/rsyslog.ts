@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { waitFor } from './wait.js';
 
@@ -29,6 +30,8 @@ export interface RsyslogRecord {
 
 export interface RsyslogServer {
   readonly port: number;
+  /** The imudp port, when started with `udp`. */
+  readonly udpPort: number | undefined;
   /** The self-signed certificate clients must trust (TLS servers only). */
   readonly caFile: string | undefined;
   /** Records written so far. */
@@ -45,6 +48,8 @@ export interface RsyslogOptions {
   readonly port?: number;
   /** Reuse this directory (and its certificate) instead of a fresh one. */
   readonly dir?: string;
+  /** Also listen for UDP datagrams (imudp) on a free loopback port. */
+  readonly udp?: boolean;
 }
 
 export async function startRsyslog(opts: RsyslogOptions = {}): Promise<RsyslogServer & { readonly dir: string }> {
@@ -68,6 +73,11 @@ export async function startRsyslog(opts: RsyslogOptions = {}): Promise<RsyslogSe
     globalTls = ` defaultNetstreamDriverCAFile="${caFile}" defaultNetstreamDriverCertFile="${caFile}" defaultNetstreamDriverKeyFile="${keyFile}"`;
     moduleTls = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"';
   }
+  // imudp cannot report a port it picked, so take one the kernel just handed out.
+  const udpPort = opts.udp ? await freeUdpPort() : undefined;
+  const udpInput = udpPort
+    ? `module(load="imudp")\ninput(type="imudp" address="127.0.0.1" port="${udpPort}" ruleset="in")\n`
+    : '';
   const conf = join(dir, 'rsyslog.conf');
   writeFileSync(
     conf,
@@ -75,7 +85,7 @@ export async function startRsyslog(opts: RsyslogOptions = {}): Promise<RsyslogSe
 module(load="imtcp"${moduleTls})
 module(load="mmpstrucdata")
 input(type="imtcp" address="127.0.0.1" port="${opts.port ?? 0}" listenPortFileName="${portFile}" ruleset="in")
-template(name="fields" type="list" option.jsonf="on") {
+${udpInput}template(name="fields" type="list" option.jsonf="on") {
   property(outname="hostname" name="hostname" format="jsonf")
   property(outname="appname" name="app-name" format="jsonf")
   property(outname="procid" name="procid" format="jsonf")
@@ -143,6 +153,7 @@ ruleset(name="in") {
   return {
     dir,
     port,
+    udpPort,
     caFile,
     records,
     waitForRecords: (n, timeoutMs = 10_000) =>
@@ -167,5 +178,16 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true);
     });
     s.once('error', () => resolve(false));
+  });
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }

@@ -10,7 +10,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Incident } from '../../../proto/incident.js';
-import { retryable, type Result } from '../../../lib/result.js';
+import { retryable, SUCCESS, type Result } from '../../../lib/result.js';
 import { tlsConnectionOptions } from '../http-post.js';
 import type { Sink } from '../sink.js';
 import type { SinkDeps } from '../sink-config.js';
@@ -59,6 +59,7 @@ export function createSyslogSink(config: SyslogSinkConfig, deps: SinkDeps): Sink
     namespaces: config.namespaces,
     maxBatch: config.maxBatch,
     async send(incidents: readonly Incident[], signal: AbortSignal): Promise<Result> {
+      if (incidents.length === 0) return SUCCESS;
       try {
         return await transport.write(incidents.map(encode), signal);
       } catch (err) {

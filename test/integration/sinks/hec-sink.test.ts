@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createServer } from 'node:net';
@@ -86,6 +90,25 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
       status: 'failure',
       error: expect.stringContaining('(event 1)'),
     });
+  });
+
+  it('posts over HTTPS trusting the configured CA, and fails verification without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-hec-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ], { stdio: 'ignore' });
+    const receiver = await startFakeHec(TOKEN, { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
+    cleanups.push(() => receiver.close());
+    expect(await sinkFor({ url: receiver.url, tls: { caFile: cert } }).send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
+    expect(await sinkFor({ url: receiver.url }).send([execIncident()], AbortSignal.timeout(5000))).toMatchObject({
+      status: 'failure',
+      error: expect.stringContaining('TLS verification failed'),
+    });
+    expect(receiver.accepted).toHaveLength(1);
   });
 
   it('reports a receiver that is down as retryable, not a throw', async () => {

@@ -111,8 +111,13 @@ describe('syslog sink into a real rsyslogd', () => {
     expect(metrics).toMatch(/event="connected"[^\n]* 2/);
   });
 
-  it('sends UDP datagrams (nothing listening is not an error: UDP has no receipt)', async () => {
-    const { sink } = sinkFor({ port: 9, transport: 'udp' });
-    expect(await sink.send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
+  it('sends one unframed RFC 5424 datagram per incident over UDP', async () => {
+    const server = await rsyslog({ udp: true });
+    const { sink } = sinkFor({ port: server.udpPort, transport: 'udp', format: 'cef' });
+    expect(await sink.send([execIncident(), connectIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
+    const recs = await server.waitForRecords(2);
+    expect(recs.map((r) => r.msgid).sort()).toEqual(['unexpected-egress', 'unexpected-exec']);
+    // No octet count leaked into the message: CEF starts the MSG part.
+    for (const r of recs) expect(r.msg).toMatch(/^CEF:0\|Tripline\|/);
   });
 });
