@@ -27,7 +27,10 @@ const log = silentLogger();
 
 function pipeline(dataDir: string, sinks: Sink[], registry: Registry) {
   const problems = new Problems();
-  const config = parseIncidentPipelineConfig({ maxOpen: 200_000, maxOpenPerWorkload: 10_000, outbox: { maxBytes: '1GiB', fsyncInterval: '5ms' } }, problems);
+  const config = parseIncidentPipelineConfig(
+    { maxOpen: 200_000, maxOpenPerWorkload: 10_000, outbox: { maxBytes: '1GiB', fsyncInterval: '5ms' } },
+    problems,
+  );
   problems.throwIfAny();
   return createIncidentPipeline({ log, registry, dataDir, sinks, config });
 }
@@ -47,7 +50,13 @@ async function drive(submit: (i: number) => void, n: number, durable: () => Prom
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   // perCpuSecond is what one core sustains when it is not shared with other work.
-  return { count: n, seconds: round(seconds), perSecond: Math.round(n / seconds), cpuSeconds: round(cpuSeconds), perCpuSecond: Math.round(n / cpuSeconds) };
+  return {
+    count: n,
+    seconds: round(seconds),
+    perSecond: Math.round(n / seconds),
+    cpuSeconds: round(cpuSeconds),
+    perCpuSecond: Math.round(n / cpuSeconds),
+  };
 }
 
 function round(x: number): number {
@@ -62,8 +71,16 @@ async function aggregationAndOutbox() {
     p.start();
     const workloads = Array.from({ length: 100 }, (_, i) => workload(`w${i}`));
     const fresh = Array.from({ length: NEW }, (_, i) => finding({ w: workloads[i % 100], key: `/usr/bin/tool-${i}` }));
-    const newIncidents = await drive((i) => p.submit(fresh[i]!), NEW, () => p.whenDurable());
-    const repeats = await drive((i) => p.submit(fresh[i % 1000]!), NEW * 4, () => p.whenDurable());
+    const newIncidents = await drive(
+      (i) => p.submit(fresh[i]!),
+      NEW,
+      () => p.whenDurable(),
+    );
+    const repeats = await drive(
+      (i) => p.submit(fresh[i % 1000]!),
+      NEW * 4,
+      () => p.whenDurable(),
+    );
     const metrics = await registry.getSingleMetricAsString('tripline_collector_outbox_fsync_seconds');
     const commits = Number(/tripline_collector_outbox_fsync_seconds_count (\d+)/.exec(metrics)?.[1] ?? 0);
     await p.stop();
@@ -81,7 +98,14 @@ async function webhookDelivery(maxBatch: number) {
   try {
     const problems = new Problems();
     const sinkConfig = parseWebhookSinkConfig(
-      { id: 'bench', type: 'webhook', url: receiver.url, hmacSecret: secret, maxBatch, tls: { caFile: receiver.caFile } },
+      {
+        id: 'bench',
+        type: 'webhook',
+        url: receiver.url,
+        hmacSecret: secret,
+        maxBatch,
+        tls: { caFile: receiver.caFile },
+      },
       'sink',
       problems,
     );
@@ -95,7 +119,14 @@ async function webhookDelivery(maxBatch: number) {
     while (receiver.accepted.size < WEBHOOK) await new Promise((r) => setTimeout(r, 10));
     const seconds = (performance.now() - t0) / 1000;
     await p.stop();
-    return { maxBatch, count: WEBHOOK, seconds: round(seconds), perSecond: Math.round(WEBHOOK / seconds), requests: receiver.requests.length, duplicates: receiver.duplicates.length };
+    return {
+      maxBatch,
+      count: WEBHOOK,
+      seconds: round(seconds),
+      perSecond: Math.round(WEBHOOK / seconds),
+      requests: receiver.requests.length,
+      duplicates: receiver.duplicates.length,
+    };
   } finally {
     await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });

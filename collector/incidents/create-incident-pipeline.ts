@@ -42,7 +42,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
     ids.add(s.id);
   }
   const unknown = Object.keys(config.delivery.sinks).filter((id) => !ids.has(id));
-  if (unknown.length) throw new Error(`incidents.delivery.sinks names sinks that are not configured: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`incidents.delivery.sinks names sinks that are not configured: ${unknown.join(', ')}`);
   const dir = join(deps.dataDir, 'incidents');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const snapshotPath = join(dir, 'snapshot.json');
@@ -59,16 +60,17 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
     (reason) => metrics.evicted.inc({ reason }),
   );
 
+  const snapshot = readIncidentSnapshot(snapshotPath);
   const outbox = createOutbox({
     dir: join(dir, 'outbox'),
     sinkIds: [...ids],
     ...config.outbox,
+    floorSeq: snapshot?.outboxSeq ?? 0,
     log,
     registry: deps.registry,
     now,
   });
 
-  const snapshot = readIncidentSnapshot(snapshotPath);
   if (snapshot) table.load(snapshot.open, snapshot.remembered);
   let replayed = 0;
   outbox.replay(snapshot?.outboxSeq ?? 0, (r) => {
@@ -140,7 +142,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
       for (const d of deliveries) d.start();
       for (const sink of deps.sinks) {
         const every = settingsFor(config.delivery, sink.id).digestIntervalMs;
-        if (every > 0) timers.push(setInterval(() => table.digest(sink.id).forEach((r) => record(r, [sink.id])), every));
+        if (every > 0)
+          timers.push(setInterval(() => table.digest(sink.id).forEach((r) => record(r, [sink.id])), every));
       }
       timers.push(setInterval(() => void writeSnapshot(), config.snapshotIntervalMs));
       for (const t of timers) t.unref();
@@ -172,7 +175,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
         if (out.length >= limit) break;
         if (filter.rule && i.rule !== filter.rule) continue;
         if (severityRank(i.severity) < floor) continue;
-        if (filter.workload && i.workloadKey !== filter.workload && !i.workloadKey.startsWith(`${filter.workload}/`)) continue;
+        if (filter.workload && i.workloadKey !== filter.workload && !i.workloadKey.startsWith(`${filter.workload}/`))
+          continue;
         out.push(i);
       }
       return out;

@@ -30,7 +30,11 @@ export interface IncidentPipelineConfig {
 }
 
 /** Reads the `incidents` section (raw may be undefined: all defaults). */
-export function parseIncidentPipelineConfig(raw: unknown, problems: Problems, path = 'incidents'): IncidentPipelineConfig {
+export function parseIncidentPipelineConfig(
+  raw: unknown,
+  problems: Problems,
+  path = 'incidents',
+): IncidentPipelineConfig {
   const obj = mapping(raw, path, problems);
   const ms = (o: Record<string, unknown>, p: string, key: string, fallback: number, min: number): number => {
     if (o[key] === undefined) return fallback;
@@ -52,7 +56,8 @@ export function parseIncidentPipelineConfig(raw: unknown, problems: Problems, pa
   const ob = mapping(obj.outbox, `${path}.outbox`, problems);
   const op = `${path}.outbox`;
   const whenFull = ob.whenFull ?? 'drop-oldest';
-  if (whenFull !== 'drop-oldest' && whenFull !== 'refuse-new') problems.add(`${op}.whenFull`, 'must be drop-oldest or refuse-new');
+  if (whenFull !== 'drop-oldest' && whenFull !== 'refuse-new')
+    problems.add(`${op}.whenFull`, 'must be drop-oldest or refuse-new');
   const outbox: OutboxConfig = Object.freeze({
     maxBytes: parseBytes(ob.maxBytes, `${op}.maxBytes`, problems, 256 * 2 ** 20),
     segmentBytes: parseBytes(ob.segmentBytes, `${op}.segmentBytes`, problems, 8 * 2 ** 20),
@@ -60,7 +65,8 @@ export function parseIncidentPipelineConfig(raw: unknown, problems: Problems, pa
     fsyncIntervalMs: ms(ob, op, 'fsyncInterval', 5, 0),
   });
   // drop-oldest frees whole sealed segments; with fewer than four there is little to free.
-  if (outbox.segmentBytes * 4 > outbox.maxBytes) problems.add(`${op}.segmentBytes`, 'must be at most a quarter of maxBytes');
+  if (outbox.segmentBytes * 4 > outbox.maxBytes)
+    problems.add(`${op}.segmentBytes`, 'must be at most a quarter of maxBytes');
   if (outbox.segmentBytes < 64 * 1024) problems.add(`${op}.segmentBytes`, 'must be at least 64KiB');
   const config: IncidentPipelineConfig = {
     windowMs: ms(obj, path, 'window', 3_600_000, 1000),

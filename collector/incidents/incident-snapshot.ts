@@ -19,7 +19,12 @@ export interface IncidentSnapshot {
 export function readIncidentSnapshot(path: string): IncidentSnapshot | undefined {
   const raw = readJsonFile(path) as IncidentSnapshot | undefined;
   if (raw === undefined) return undefined;
-  if (raw.version !== 1 || !Array.isArray(raw.open) || !Array.isArray(raw.remembered) || typeof raw.outboxSeq !== 'number') {
+  if (
+    raw.version !== 1 ||
+    !Array.isArray(raw.open) ||
+    !Array.isArray(raw.remembered) ||
+    typeof raw.outboxSeq !== 'number'
+  ) {
     throw new Error(`${path} is not an incident snapshot (version 1)`);
   }
   // JSON has no -Infinity: "send the next occurrence" is written as null.

@@ -62,7 +62,10 @@ export interface IncidentTable {
   load(open: readonly OpenIncident[], remembered: ReadonlyArray<[string, number]>): void;
 }
 
-export function createIncidentTable(limits: IncidentTableLimits, onEvict: (reason: EvictionReason) => void): IncidentTable {
+export function createIncidentTable(
+  limits: IncidentTableLimits,
+  onEvict: (reason: EvictionReason) => void,
+): IncidentTable {
   const open = new Map<string, OpenIncident>();
   const byWorkload = new Map<string, Map<string, OpenIncident>>();
   const remembered = new Map<string, number>();
@@ -109,7 +112,13 @@ export function createIncidentTable(limits: IncidentTableLimits, onEvict: (reaso
   }
 
   function revise(e: OpenIncident, nowMs: number, reason: RevisionReason, changes: Partial<Incident> = {}): Revision {
-    e.incident = { ...e.incident, ...changes, revision: e.incident.revision + 1, count: e.count, lastSeenMs: e.lastSeenMs };
+    e.incident = {
+      ...e.incident,
+      ...changes,
+      revision: e.incident.revision + 1,
+      count: e.count,
+      lastSeenMs: e.lastSeenMs,
+    };
     e.lastSentMs = nowMs;
     if (reason !== 'digest') e.countSent = e.count;
     return { incident: e.incident, reason };
@@ -135,7 +144,8 @@ export function createIncidentTable(limits: IncidentTableLimits, onEvict: (reaso
         touch(e);
         e.count++;
         e.lastSeenMs = Math.max(e.lastSeenMs, nowMs);
-        if (severityRank(f.severity) > severityRank(e.incident.severity)) return revise(e, nowMs, 'severity', fromFinding(f));
+        if (severityRank(f.severity) > severityRank(e.incident.severity))
+          return revise(e, nowMs, 'severity', fromFinding(f));
         if (nowMs - e.lastSentMs >= limits.windowMs) return revise(e, nowMs, 'renotify');
         return undefined;
       }
@@ -149,7 +159,9 @@ export function createIncidentTable(limits: IncidentTableLimits, onEvict: (reaso
         count: 1,
         firstSeenMs: nowMs,
         lastSeenMs: nowMs,
-        ...(fromFinding(f) as Required<Pick<Incident, 'severity' | 'score' | 'summary' | 'mitreTechniques' | 'mitreTactics' | 'context' | 'evidence'>>),
+        ...(fromFinding(f) as Required<
+          Pick<Incident, 'severity' | 'score' | 'summary' | 'mitreTechniques' | 'mitreTactics' | 'context' | 'evidence'>
+        >),
       };
       const entry: OpenIncident = { incident: base, count: 1, lastSeenMs: nowMs, lastSentMs: nowMs, countSent: 1 };
       insert(entry);
@@ -186,7 +198,13 @@ export function createIncidentTable(limits: IncidentTableLimits, onEvict: (reaso
         return;
       }
       if ((remembered.get(incident.id) ?? 0) >= incident.revision) return;
-      insert({ incident, count: incident.count, lastSeenMs: incident.lastSeenMs, lastSentMs: sentMs, countSent: incident.count });
+      insert({
+        incident,
+        count: incident.count,
+        lastSeenMs: incident.lastSeenMs,
+        lastSentMs: sentMs,
+        countSent: incident.count,
+      });
     },
 
     get(id) {

@@ -46,22 +46,63 @@ export interface HttpsReceiverOptions {
 }
 
 /** CA, server (SAN 127.0.0.1, localhost) and client certificates in a new temp dir. */
-export function makeTestPki(): { dir: string; ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+export function makeTestPki(): {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'tripline-pki-'));
   const p = (f: string): string => join(dir, f);
   const ssl = (...args: string[]): void => {
     execFileSync('openssl', args, { stdio: 'pipe' });
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=tripline test CA');
+  ssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tripline test CA',
+  );
   writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const who of ['server', 'client']) {
     ssl('req', ...ec, '-keyout', p(`${who}.key`), '-out', p(`${who}.csr`), '-subj', `/CN=tripline test ${who}`);
-    ssl('x509', '-req', '-in', p(`${who}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-out', p(`${who}.crt`), '-days', '2', '-extfile', p(`${who}.ext`));
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      p(`${who}.csr`),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p(`${who}.crt`),
+      '-days',
+      '2',
+      '-extfile',
+      p(`${who}.ext`),
+    );
   }
-  return { dir, ca: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.crt'), clientKey: p('client.key') };
+  return {
+    dir,
+    ca: p('ca.crt'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    clientCert: p('client.crt'),
+    clientKey: p('client.key'),
+  };
 }
 
 export async function startHttpsReceiver(opts: HttpsReceiverOptions = {}): Promise<HttpsReceiver> {
@@ -100,7 +141,10 @@ export async function startHttpsReceiver(opts: HttpsReceiverOptions = {}): Promi
         opts.secret === undefined ||
         verifyWebhook(
           opts.secret,
-          { timestamp: req.headers['x-tripline-timestamp'] as string, signature: req.headers['x-tripline-signature'] as string },
+          {
+            timestamp: req.headers['x-tripline-timestamp'] as string,
+            signature: req.headers['x-tripline-signature'] as string,
+          },
           body,
         ).ok;
       let incidents: Array<Record<string, unknown>> = [];

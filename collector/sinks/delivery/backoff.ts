@@ -3,7 +3,12 @@
  * Full jitter spreads the retries of many collectors hitting one recovering receiver,
  * where fixed or equal-jitter delays would arrive in waves.
  */
-export function fullJitterDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
   return Math.floor(random() * ceiling);
 }

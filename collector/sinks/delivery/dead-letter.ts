@@ -22,7 +22,12 @@ export interface DeadLetterFile {
   close(): Promise<void>;
 }
 
-export function createDeadLetterFile(path: string, maxBytes: number, log: Logger, now: () => number = Date.now): DeadLetterFile {
+export function createDeadLetterFile(
+  path: string,
+  maxBytes: number,
+  log: Logger,
+  now: () => number = Date.now,
+): DeadLetterFile {
   let fh: FileHandle | undefined;
   let size = 0;
   let chain: Promise<unknown> = Promise.resolve();
@@ -38,7 +43,16 @@ export function createDeadLetterFile(path: string, maxBytes: number, log: Logger
   async function writeNow(entry: DeadLetterEntry): Promise<boolean> {
     const time = new Date(now()).toISOString();
     const text = entry.incidents
-      .map((i) => JSON.stringify({ time, sink: entry.sink, error: entry.error, attempts: entry.attempts, incident: incidentJson(i) }) + '\n')
+      .map(
+        (i) =>
+          JSON.stringify({
+            time,
+            sink: entry.sink,
+            error: entry.error,
+            attempts: entry.attempts,
+            incident: incidentJson(i),
+          }) + '\n',
+      )
       .join('');
     try {
       let f = await handle();
@@ -53,7 +67,10 @@ export function createDeadLetterFile(path: string, maxBytes: number, log: Logger
       size += Buffer.byteLength(text);
       return true;
     } catch (err) {
-      log.error({ err, sink: entry.sink, incidents: entry.incidents.length }, 'could not write the dead-letter file; incidents lost');
+      log.error(
+        { err, sink: entry.sink, incidents: entry.incidents.length },
+        'could not write the dead-letter file; incidents lost',
+      );
       return false;
     }
   }

@@ -42,7 +42,12 @@ export function parseDeliveryConfig(raw: unknown, path: string, problems: Proble
   const sinks: Record<string, SinkDeliverySettings> = {};
   const rawSinks = asObject(obj.sinks, `${path}.sinks`, problems);
   for (const [id, value] of Object.entries(rawSinks)) {
-    sinks[id] = parseSettings(asObject(value, `${path}.sinks.${id}`, problems), `${path}.sinks.${id}`, problems, defaults);
+    sinks[id] = parseSettings(
+      asObject(value, `${path}.sinks.${id}`, problems),
+      `${path}.sinks.${id}`,
+      problems,
+      defaults,
+    );
   }
   const deadLetterMaxBytes = parseBytes(obj.deadLetterMaxBytes, `${path}.deadLetterMaxBytes`, problems, 64 * 2 ** 20);
   return Object.freeze({ defaults, sinks: Object.freeze(sinks), deadLetterMaxBytes });
@@ -82,8 +87,10 @@ function parseSettings(
     maxRetryAfterMs: ms('maxRetryAfter', base.maxRetryAfterMs, 0),
     digestIntervalMs: ms('digestInterval', base.digestIntervalMs, 0),
   };
-  if (settings.backoffMaxMs < settings.backoffInitialMs) problems.add(`${path}.backoffMax`, 'must not be below backoffInitial');
-  if (settings.digestIntervalMs > 0 && settings.digestIntervalMs < 1000) problems.add(`${path}.digestInterval`, 'must be 0 (off) or at least 1s');
+  if (settings.backoffMaxMs < settings.backoffInitialMs)
+    problems.add(`${path}.backoffMax`, 'must not be below backoffInitial');
+  if (settings.digestIntervalMs > 0 && settings.digestIntervalMs < 1000)
+    problems.add(`${path}.digestInterval`, 'must be 0 (off) or at least 1s');
   return Object.freeze(settings);
 }
 

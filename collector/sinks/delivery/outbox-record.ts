@@ -40,7 +40,9 @@ export function decodeRecord(line: Buffer): OutboxRecord | undefined {
   try {
     const body = JSON.parse(json.toString('utf8')) as RecordJson;
     if (typeof body.s !== 'number' || typeof body.t !== 'number' || typeof body.i !== 'object') return undefined;
-    return body.k ? { seq: body.s, appendedMs: body.t, sinks: body.k, incident: body.i } : { seq: body.s, appendedMs: body.t, incident: body.i };
+    return body.k
+      ? { seq: body.s, appendedMs: body.t, sinks: body.k, incident: body.i }
+      : { seq: body.s, appendedMs: body.t, incident: body.i };
   } catch {
     return undefined;
   }

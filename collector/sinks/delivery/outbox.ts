@@ -8,12 +8,13 @@
 import { closeSync, fsync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../../lib/logger.js';
 import type { Incident } from '../../../proto/incident.js';
 import { readJsonFile, writeJsonFile, writeJsonFileSync } from './json-file.js';
 import { decodeLines, encodeRecord, type OutboxRecord } from './outbox-record.js';
 import { fsyncDir, listSegments, recoverTail, segmentPath, type SegmentInfo } from './outbox-segments.js';
+import { createOutboxMetrics } from './outbox-metrics.js';
 import { createOutboxReader, type OutboxReader, type ReaderSource } from './outbox-reader.js';
 import { createRateLimitedWarning } from './rate-limited-warning.js';
 
@@ -31,6 +32,11 @@ export interface OutboxOptions {
   readonly whenFull: WhenFull;
   /** Group-commit interval: how long appends wait to share one fsync. */
   readonly fsyncIntervalMs: number;
+  /**
+   * Seqs at or below this were issued before (the incident snapshot says so): numbering
+   * continues after it even if segments were lost, so replay never skips new records.
+   */
+  readonly floorSeq?: number;
   readonly log: Logger;
   readonly registry: Registry;
   readonly now?: () => number;
@@ -78,7 +84,15 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   if (newest) {
     const { lastSeq: tail, truncatedBytes } = recoverTail(newest);
     lastSeq = tail;
-    if (truncatedBytes > 0) log.warn({ truncatedBytes, segment: newest.path }, 'cut a torn tail off the newest outbox segment');
+    if (truncatedBytes > 0)
+      log.warn({ truncatedBytes, segment: newest.path }, 'cut a torn tail off the newest outbox segment');
+  }
+  const floor = opts.floorSeq ?? 0;
+  if (lastSeq < floor) {
+    if (newest)
+      log.warn({ lastSeq, floorSeq: floor }, 'outbox is behind the incident snapshot; continuing numbering after it');
+    lastSeq = floor;
+    segments.push({ firstSeq: floor + 1, path: segmentPath(opts.dir, floor + 1), bytes: 0 });
   }
   let totalBytes = segments.reduce((n, s) => n + s.bytes, 0);
   let durableSeq = lastSeq;
@@ -91,47 +105,15 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   }
   writeJsonFileSync(cursorPath, cursorFile());
 
-  if (segments.length === 0) segments.push({ firstSeq: 1, path: segmentPath(opts.dir, 1), bytes: 0 });
+  if (segments.length === 0)
+    segments.push({ firstSeq: lastSeq + 1, path: segmentPath(opts.dir, lastSeq + 1), bytes: 0 });
   let activeFd = openSync(segments.at(-1)!.path, 'a', 0o600);
   fsyncDir(opts.dir);
 
-  const bytesGauge = new Gauge({
-    name: 'tripline_collector_outbox_bytes',
-    help: 'Bytes held in outbox segment files.',
-    registers: [opts.registry],
-    collect() {
-      this.set(totalBytes);
-    },
-  });
-  void bytesGauge;
-  const fullTotal = new Counter({
-    name: 'tripline_collector_outbox_full_total',
-    help: 'Appends that found the outbox full (the record was refused, or the oldest segment dropped).',
-    registers: [opts.registry],
-  });
-  const droppedTotal = new Counter({
-    name: 'tripline_collector_outbox_dropped_total',
-    help: 'Records a sink never received because the outbox was full and dropped its oldest segment.',
-    labelNames: ['sink'],
-    registers: [opts.registry],
-  });
-  const writeFailures = new Counter({
-    name: 'tripline_collector_outbox_write_failures_total',
-    help: 'Outbox writes or fsyncs that failed.',
-    labelNames: ['reason'],
-    registers: [opts.registry],
-  });
-  const damagedTotal = new Counter({
-    name: 'tripline_collector_outbox_damaged_records_total',
-    help: 'Outbox lines that failed their checksum and were skipped.',
-    registers: [opts.registry],
-  });
-  const fsyncSeconds = new Histogram({
-    name: 'tripline_collector_outbox_fsync_seconds',
-    help: 'Duration of one group commit (fsync of the outbox).',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [opts.registry],
-  });
+  const { fullTotal, droppedTotal, writeFailures, damagedTotal, fsyncSeconds } = createOutboxMetrics(
+    opts.registry,
+    () => totalBytes,
+  );
   const fullWarning = createRateLimitedWarning(log, 10_000, now, 'error');
   const writeWarning = createRateLimitedWarning(log, 10_000, now, 'error');
 
@@ -166,7 +148,10 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   }
 
   async function commit(): Promise<void> {
+    // Capture the target and the file holding it together: a rotation while this commit
+    // awaits moves that file to `sealing`, and the next commit syncs and closes it.
     const target = lastSeq;
+    const active = activeFd;
     const fds = sealing;
     sealing = [];
     const syncDir = dirDirty;
@@ -179,7 +164,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
         closeSync(fd);
         synced++;
       }
-      await fsyncAsync(activeFd);
+      await fsyncAsync(active);
       if (syncDir) fsyncDir(opts.dir);
       fsyncSeconds.observe((performance.now() - started) / 1000);
       durableSeq = Math.max(durableSeq, target);
@@ -209,7 +194,8 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     try {
       unlinkSync(seg.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err, segment: seg.path }, 'could not delete outbox segment');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn({ err, segment: seg.path }, 'could not delete outbox segment');
     }
     totalBytes -= seg.bytes;
     dirDirty = true;
@@ -309,10 +295,16 @@ export function createOutbox(opts: OutboxOptions): Outbox {
       while (totalBytes + buf.length > opts.maxBytes) {
         fullTotal.inc();
         if (opts.whenFull === 'refuse-new' || !dropOldest()) {
-          fullWarning.note({ maxBytes: opts.maxBytes, whenFull: opts.whenFull }, 'outbox full: refusing new incident revisions until sinks catch up');
+          fullWarning.note(
+            { maxBytes: opts.maxBytes, whenFull: opts.whenFull },
+            'outbox full: refusing new incident revisions until sinks catch up',
+          );
           return { status: 'refused', reason: 'full' };
         }
-        fullWarning.note({ maxBytes: opts.maxBytes, whenFull: opts.whenFull }, 'outbox full: dropped the oldest segment; lagging sinks lose those incidents');
+        fullWarning.note(
+          { maxBytes: opts.maxBytes, whenFull: opts.whenFull },
+          'outbox full: dropped the oldest segment; lagging sinks lose those incidents',
+        );
       }
       let active = segments.at(-1)!;
       try {

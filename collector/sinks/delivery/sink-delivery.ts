@@ -105,12 +105,19 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
       if (outcome === 'timeout') return { result: { status: 'retryable', error: 'send timed out' }, reason: 'timeout' };
       if (outcome.status === 'retryable' && timedOut) return { result: outcome, reason: 'timeout' };
       const reason =
-        outcome.status === 'retryable' ? (outcome.retryInMillis !== undefined ? 'rate-limited' : 'retryable') : outcome.status;
+        outcome.status === 'retryable'
+          ? outcome.retryInMillis !== undefined
+            ? 'rate-limited'
+            : 'retryable'
+          : outcome.status;
       return { result: outcome, reason };
     } catch (err) {
       // The Sink contract says send never throws; a sink that does is treated as a
       // permanent failure of this batch rather than taking the loop down.
-      return { result: { status: 'failure', error: err instanceof Error ? err.message : String(err) }, reason: 'threw' };
+      return {
+        result: { status: 'failure', error: err instanceof Error ? err.message : String(err) },
+        reason: 'threw',
+      };
     } finally {
       clearTimeout(timer);
       stopper.signal.removeEventListener('abort', onStop);
@@ -161,7 +168,8 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
         hinted !== undefined
           ? Math.min(Math.max(0, hinted), settings.maxRetryAfterMs)
           : fullJitterDelay(n, settings.backoffInitialMs, settings.backoffMaxMs, random);
-      if (consecutiveFailures === 1) log.warn({ error: result.error, reason }, 'sink send failed; retrying with backoff');
+      if (consecutiveFailures === 1)
+        log.warn({ error: result.error, reason }, 'sink send failed; retrying with backoff');
       log.debug({ attempt: n, delayMs: delay, reason }, 'retrying');
       state = 'retrying';
       retryBacklog = batch.length;

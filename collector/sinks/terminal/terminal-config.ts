@@ -7,9 +7,14 @@ export interface TerminalSinkConfig extends BaseSinkConfig {
   readonly color: 'auto' | 'always' | 'never';
 }
 
-export function parseTerminalSinkConfig(raw: Record<string, unknown>, path: string, problems: Problems): TerminalSinkConfig {
+export function parseTerminalSinkConfig(
+  raw: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+): TerminalSinkConfig {
   const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: 100 });
   const color = raw.color ?? 'auto';
-  if (color !== 'auto' && color !== 'always' && color !== 'never') problems.add(`${path}.color`, 'must be auto, always or never');
+  if (color !== 'auto' && color !== 'always' && color !== 'never')
+    problems.add(`${path}.color`, 'must be auto, always or never');
   return Object.freeze({ ...base, type: 'terminal' as const, color: color as TerminalSinkConfig['color'] });
 }

@@ -22,7 +22,11 @@ export interface WebhookSinkConfig extends BaseSinkConfig {
 const RESERVED = /^(content-type|content-length|host|transfer-encoding|connection|x-tripline-.*)$/i;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export function parseWebhookSinkConfig(raw: Record<string, unknown>, path: string, problems: Problems): WebhookSinkConfig {
+export function parseWebhookSinkConfig(
+  raw: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+): WebhookSinkConfig {
   const batch = raw.batch ?? true;
   if (typeof batch !== 'boolean') problems.add(`${path}.batch`, 'must be true or false');
   const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: batch === false ? 1 : 100 });
@@ -41,14 +45,17 @@ export function parseWebhookSinkConfig(raw: Record<string, unknown>, path: strin
     } else {
       for (const [name, value] of Object.entries(raw.headers)) {
         if (!TOKEN.test(name)) problems.add(`${path}.headers.${name}`, 'is not a valid header name');
-        else if (RESERVED.test(name)) problems.add(`${path}.headers.${name}`, 'is set by the sink and cannot be configured');
-        if (typeof value !== 'string' || /[\r\n]/.test(value)) problems.add(`${path}.headers.${name}`, 'must be a one-line string');
+        else if (RESERVED.test(name))
+          problems.add(`${path}.headers.${name}`, 'is set by the sink and cannot be configured');
+        if (typeof value !== 'string' || /[\r\n]/.test(value))
+          problems.add(`${path}.headers.${name}`, 'must be a one-line string');
         else headers[name] = value;
       }
     }
   }
   const timeoutMs = parseDuration(raw.timeout ?? '10s');
-  if (timeoutMs === undefined || timeoutMs <= 0) problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
   const config = {
     ...base,
     type: 'webhook' as const,
@@ -72,7 +79,8 @@ function readSecret(raw: Record<string, unknown>, path: string, problems: Proble
     return undefined;
   }
   if (inline !== undefined) {
-    if (typeof inline !== 'string' || inline.length < 16) problems.add(`${path}.hmacSecret`, 'must be a string of at least 16 characters');
+    if (typeof inline !== 'string' || inline.length < 16)
+      problems.add(`${path}.hmacSecret`, 'must be a string of at least 16 characters');
     return typeof inline === 'string' ? inline : undefined;
   }
   if (file === undefined) return undefined;

@@ -29,7 +29,10 @@ export function createWebhookSink(config: WebhookSinkConfig, deps: WebhookSinkDe
     registry: deps.registry,
     maxResponseBytes: 64 * 1024,
   });
-  log.info({ url: `${config.url.origin}${config.url.pathname}`, batch: config.batch, signed: config.hmacSecret !== undefined }, 'webhook sink ready');
+  log.info(
+    { url: `${config.url.origin}${config.url.pathname}`, batch: config.batch, signed: config.hmacSecret !== undefined },
+    'webhook sink ready',
+  );
 
   async function post(body: string, extra: Record<string, string>, signal: AbortSignal): Promise<Result> {
     const timestamp = String(Math.floor(now() / 1000));
@@ -55,12 +58,20 @@ export function createWebhookSink(config: WebhookSinkConfig, deps: WebhookSinkDe
     async send(incidents: readonly Incident[], signal: AbortSignal): Promise<Result> {
       if (incidents.length === 0) return SUCCESS;
       if (config.batch) {
-        return post(JSON.stringify(incidents.map(incidentJson)), { 'x-tripline-batch-size': String(incidents.length) }, signal);
+        return post(
+          JSON.stringify(incidents.map(incidentJson)),
+          { 'x-tripline-batch-size': String(incidents.length) },
+          signal,
+        );
       }
       // One request each, in order; the first that does not succeed decides for the rest
       // (the delivery loop re-sends the batch, receivers de-duplicate on the key).
       for (const incident of incidents) {
-        const r = await post(JSON.stringify(incidentJson(incident)), { [IDEMPOTENCY_HEADER]: idempotencyKey(incident) }, signal);
+        const r = await post(
+          JSON.stringify(incidentJson(incident)),
+          { [IDEMPOTENCY_HEADER]: idempotencyKey(incident) },
+          signal,
+        );
         if (r.status !== 'success') return r;
       }
       return SUCCESS;

@@ -21,11 +21,20 @@ interface Input {
 const input = JSON.parse(process.env.TRIPLINE_CRASH_CHILD ?? '{}') as Input;
 const problems = new Problems();
 const sinkConfig = parseWebhookSinkConfig(input.sink, 'sink', problems);
-const config = parseIncidentPipelineConfig({ delivery: { backoffInitial: '100ms', backoffMax: '200ms', maxAttempts: 1000 } }, problems);
+const config = parseIncidentPipelineConfig(
+  { delivery: { backoffInitial: '100ms', backoffMax: '200ms', maxAttempts: 1000 } },
+  problems,
+);
 problems.throwIfAny();
 const log = silentLogger();
 const registry = new Registry();
-const pipeline = createIncidentPipeline({ log, registry, dataDir: input.dataDir, config, sinks: [createWebhookSink(sinkConfig, { log, registry })] });
+const pipeline = createIncidentPipeline({
+  log,
+  registry,
+  dataDir: input.dataDir,
+  config,
+  sinks: [createWebhookSink(sinkConfig, { log, registry })],
+});
 pipeline.start();
 for (let i = 0; i < input.count; i++) {
   pipeline.submit(finding({ key: `/bin/crash-${i}`, severity: 'medium', score: 50 }));

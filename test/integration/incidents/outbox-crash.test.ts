@@ -29,14 +29,23 @@ describe('outbox durability', () => {
     r.respond = () => ({ status: 503 });
     const dataDir = mkdtempSync(join(tmpdir(), 'tripline-crash-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const sink = { id: 'soc', type: 'webhook', url: r.url, hmacSecret: SECRET, maxBatch: 50, tls: { caFile: r.caFile } };
+    const sink = {
+      id: 'soc',
+      type: 'webhook',
+      url: r.url,
+      hmacSecret: SECRET,
+      maxBatch: 50,
+      tls: { caFile: r.caFile },
+    };
     const count = 500;
 
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD], {
       env: { ...process.env, TRIPLINE_CRASH_CHILD: JSON.stringify({ dataDir, sink, count }) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     cleanup.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       return exited.then(() => undefined);
@@ -56,7 +65,13 @@ describe('outbox durability', () => {
     problems.throwIfAny();
     const log = silentLogger();
     const registry = new Registry();
-    const p = createIncidentPipeline({ log, registry, dataDir, config, sinks: [createWebhookSink(sinkConfig, { log, registry })] });
+    const p = createIncidentPipeline({
+      log,
+      registry,
+      dataDir,
+      config,
+      sinks: [createWebhookSink(sinkConfig, { log, registry })],
+    });
     p.start();
     cleanup.push(() => p.stop());
 
@@ -65,7 +80,9 @@ describe('outbox durability', () => {
     expect(p.list({ limit: 10_000 })).toHaveLength(count);
     // The revision sequence continues after the crash: a severity rise is revision 2.
     p.submit(finding({ key: '/bin/crash-7', severity: 'critical', score: 95 }));
-    const raised = await waitFor(() => [...r.accepted.values()].find((i) => i.key === '/bin/crash-7' && i.revision === 2));
+    const raised = await waitFor(() =>
+      [...r.accepted.values()].find((i) => i.key === '/bin/crash-7' && i.revision === 2),
+    );
     expect(raised.severity).toBe('critical');
     expect(raised.count).toBeGreaterThanOrEqual(2);
   });

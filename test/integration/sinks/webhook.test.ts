@@ -41,14 +41,23 @@ function webhookPipeline(r: HttpsReceiver, sink: Record<string, unknown> = {}, d
     problems,
   );
   const config = parseIncidentPipelineConfig(
-    { outbox: { fsyncInterval: '2ms' }, delivery: { backoffInitial: '50ms', backoffMax: '200ms', maxAttempts: 1000, ...delivery } },
+    {
+      outbox: { fsyncInterval: '2ms' },
+      delivery: { backoffInitial: '50ms', backoffMax: '200ms', maxAttempts: 1000, ...delivery },
+    },
     problems,
   );
   problems.throwIfAny();
   const dataDir = mkdtempSync(join(tmpdir(), 'tripline-webhook-'));
   const registry = new Registry();
   const log = silentLogger();
-  const p: IncidentPipeline = createIncidentPipeline({ log, registry, dataDir, config, sinks: [createWebhookSink(sinkConfig, { log, registry })] });
+  const p: IncidentPipeline = createIncidentPipeline({
+    log,
+    registry,
+    dataDir,
+    config,
+    sinks: [createWebhookSink(sinkConfig, { log, registry })],
+  });
   p.start();
   cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
   cleanup.push(() => p.stop());

@@ -30,7 +30,9 @@ export function execEvent(exe: string, pid = 4242): ExecEvent {
   };
 }
 
-export function finding(opts: { w?: WorkloadRef; key?: string; rule?: RuleId; severity?: Severity; score?: number } = {}): Finding {
+export function finding(
+  opts: { w?: WorkloadRef; key?: string; rule?: RuleId; severity?: Severity; score?: number } = {},
+): Finding {
   const w = opts.w ?? workload('web');
   const key = opts.key ?? '/bin/sh';
   return {

@@ -37,7 +37,13 @@ function pipeline(sinks: Sink[], opts: { dataDir?: string; raw?: Record<string, 
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tripline-incidents-'));
   if (!opts.dataDir) cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const registry = new Registry();
-  const p: IncidentPipeline = createIncidentPipeline({ log: silentLogger(), registry, dataDir, sinks, config: config(opts.raw) });
+  const p: IncidentPipeline = createIncidentPipeline({
+    log: silentLogger(),
+    registry,
+    dataDir,
+    sinks,
+    config: config(opts.raw),
+  });
   p.start();
   cleanup.push(() => p.stop());
   return { p, registry, dataDir };
@@ -55,7 +61,12 @@ describe('incident pipeline', () => {
     await waitFor(() => all.accepted.length === 2 && severe.accepted.length === 1 && prod.accepted.length === 1);
     expect(severe.accepted[0]!.workload.namespace).toBe('prod');
     expect(prod.accepted[0]!.severity).toBe('critical');
-    expect(p.list({}).map((i) => i.count).sort()).toEqual([1, 2]);
+    expect(
+      p
+        .list({})
+        .map((i) => i.count)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(p.list({ minSeverity: 'critical' })).toHaveLength(1);
     expect(p.list({ workload: 'test/prod' })).toHaveLength(1);
     const text = await registry.metrics();
@@ -85,13 +96,20 @@ describe('incident pipeline', () => {
     const file = join(dataDir, 'incidents', 'dead-letter.jsonl');
     const lines = await waitFor(() => {
       try {
-        return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        return readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
       } catch {
         return undefined;
       }
     });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ sink: 'picky', error: '400 rejected', incident: { key: '/bin/bad', revision: 1 } });
+    expect(lines[0]).toMatchObject({
+      sink: 'picky',
+      error: '400 rejected',
+      incident: { key: '/bin/bad', revision: 1 },
+    });
     expect(sink.accepted.map((i) => i.key).sort()).toEqual(['/bin/a', '/bin/b']);
     expect(calls).toBeGreaterThanOrEqual(2);
     expect(await registry.metrics()).toContain('tripline_collector_dead_letter_total{sink="picky"} 1');
@@ -108,10 +126,17 @@ describe('incident pipeline', () => {
   });
 
   it('a slow sink does not delay a fast one', async () => {
-    const slow = recordingSink('slow', (_b, _n, signal) => new Promise((r) => {
-      const t = setTimeout(() => r(SUCCESS), 5000);
-      signal.addEventListener('abort', () => { clearTimeout(t); r(retryable('aborted')); });
-    }));
+    const slow = recordingSink(
+      'slow',
+      (_b, _n, signal) =>
+        new Promise((r) => {
+          const t = setTimeout(() => r(SUCCESS), 5000);
+          signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            r(retryable('aborted'));
+          });
+        }),
+    );
     const fast = recordingSink('fast');
     const { p } = pipeline([slow, fast]);
     const started = Date.now();
@@ -129,7 +154,13 @@ describe('incident pipeline', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tripline-incidents-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const down = recordingSink('hook', () => retryable('503'));
-    const first = createIncidentPipeline({ log: silentLogger(), registry: new Registry(), dataDir, sinks: [down], config: config({ delivery: { maxAttempts: 1000 } }) });
+    const first = createIncidentPipeline({
+      log: silentLogger(),
+      registry: new Registry(),
+      dataDir,
+      sinks: [down],
+      config: config({ delivery: { maxAttempts: 1000 } }),
+    });
     first.start();
     for (let i = 0; i < 7; i++) first.submit(finding());
     first.submit(finding({ key: '/bin/nc', severity: 'critical', score: 95 }));
@@ -137,7 +168,12 @@ describe('incident pipeline', () => {
     const up = recordingSink('hook');
     const { p } = pipeline([up], { dataDir });
     await waitFor(() => up.accepted.length === 2);
-    expect(p.list({ workload: 'test/default/Deployment/web/main' }).map((i) => [i.key, i.count]).sort()).toEqual([
+    expect(
+      p
+        .list({ workload: 'test/default/Deployment/web/main' })
+        .map((i) => [i.key, i.count])
+        .sort(),
+    ).toEqual([
       ['/bin/nc', 1],
       ['/bin/sh', 7],
     ]);
@@ -165,12 +201,14 @@ describe('incident pipeline', () => {
     p.submit(finding());
     await waitFor(() => sink.accepted.length === 1, { timeoutMs: 4000 });
     expect(sink.attempts).toHaveLength(2);
-    expect(await registry.metrics()).toContain('tripline_collector_sink_failures_total{sink="wedged",reason="timeout"} 1');
+    expect(await registry.metrics()).toContain(
+      'tripline_collector_sink_failures_total{sink="wedged",reason="timeout"} 1',
+    );
   });
 
   it('refuses delivery settings for a sink that does not exist', () => {
-    expect(() => pipeline([recordingSink('a')], { raw: { delivery: { sinks: { typo: { maxAttempts: 2 } } } } })).toThrow(
-      'incidents.delivery.sinks names sinks that are not configured: typo',
-    );
+    expect(() =>
+      pipeline([recordingSink('a')], { raw: { delivery: { sinks: { typo: { maxAttempts: 2 } } } } }),
+    ).toThrow('incidents.delivery.sinks names sinks that are not configured: typo');
   });
 });

@@ -10,7 +10,9 @@ export interface RecordingSink extends Sink {
 
 export function recordingSink(
   id: string,
-  answer: (batch: readonly Incident[], attempt: number, signal: AbortSignal) => Result | Promise<Result> = () => ({ status: 'success' }),
+  answer: (batch: readonly Incident[], attempt: number, signal: AbortSignal) => Result | Promise<Result> = () => ({
+    status: 'success',
+  }),
   opts: { minSeverity?: Severity; namespaces?: string[]; maxBatch?: number } = {},
 ): RecordingSink {
   const accepted: Incident[] = [];

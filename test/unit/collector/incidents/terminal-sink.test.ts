@@ -26,7 +26,16 @@ describe('terminal sink', () => {
 
   it('names off-Kubernetes workloads by their cgroup and shows later revisions', () => {
     const line = formatIncidentLine(
-      incident({ workload: { cluster: 'local', namespace: '', kind: 'cgroup', name: 'system.slice/nginx.service', container: '' }, revision: 2 }),
+      incident({
+        workload: {
+          cluster: 'local',
+          namespace: '',
+          kind: 'cgroup',
+          name: 'system.slice/nginx.service',
+          container: '',
+        },
+        revision: 2,
+      }),
       false,
     );
     expect(line).toContain(' system.slice/nginx.service  exec /bin/sh');
@@ -50,7 +59,9 @@ describe('terminal sink', () => {
       let text = '';
       out.on('data', (b: Buffer) => (text += b.toString()));
       const sink = createTerminalSink(config, { ...deps, out, env });
-      expect(await sink.send([incident(), incident({ severity: 'critical' })], new AbortController().signal)).toEqual({ status: 'success' });
+      expect(await sink.send([incident(), incident({ severity: 'critical' })], new AbortController().signal)).toEqual({
+        status: 'success',
+      });
       return text;
     };
     const plain = await run(false, {});

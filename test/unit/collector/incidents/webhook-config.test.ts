@@ -19,7 +19,13 @@ describe('webhook config', () => {
     writeFileSync(join(dir, 'secret'), 'sixteen-chars-or-more\n');
     const problems = new Problems();
     const c = parseWebhookSinkConfig(
-      { id: 'soc', type: 'webhook', url: 'https://soc.example/hook', hmacSecretFile: join(dir, 'secret'), headers: { Authorization: 'Bearer x' } },
+      {
+        id: 'soc',
+        type: 'webhook',
+        url: 'https://soc.example/hook',
+        hmacSecretFile: join(dir, 'secret'),
+        headers: { Authorization: 'Bearer x' },
+      },
       'sinks[0]',
       problems,
     );
@@ -28,7 +34,10 @@ describe('webhook config', () => {
     expect(c.hmacSecret).toBe('sixteen-chars-or-more');
     expect(JSON.stringify(c)).not.toContain('sixteen-chars');
     expect(Object.isFrozen(c)).toBe(true);
-    expect(parseWebhookSinkConfig({ id: 'one', type: 'webhook', url: 'http://127.0.0.1/', batch: false }, 's', problems).maxBatch).toBe(1);
+    expect(
+      parseWebhookSinkConfig({ id: 'one', type: 'webhook', url: 'http://127.0.0.1/', batch: false }, 's', problems)
+        .maxBatch,
+    ).toBe(1);
   });
 
   it('lists every problem with its path, and never the secret', () => {
@@ -61,7 +70,11 @@ describe('webhook config', () => {
 
   it('reports an unreadable secret file at start-up', () => {
     const problems = new Problems();
-    parseWebhookSinkConfig({ id: 'soc', type: 'webhook', url: 'https://x/', hmacSecretFile: '/nonexistent/secret' }, 'sinks[0]', problems);
+    parseWebhookSinkConfig(
+      { id: 'soc', type: 'webhook', url: 'https://x/', hmacSecretFile: '/nonexistent/secret' },
+      'sinks[0]',
+      problems,
+    );
     expect(problems.all).toEqual(['sinks[0].hmacSecretFile: cannot be read (ENOENT)']);
   });
 });
@@ -78,8 +91,14 @@ describe('webhook signature', () => {
     expect(verifyWebhook(secret, headers, body, 1764108855 + 301)).toEqual({ ok: false, reason: 'stale' });
     expect(verifyWebhook(secret, headers, body + ' ', 1764108855)).toEqual({ ok: false, reason: 'mismatch' });
     expect(verifyWebhook('another secret value', headers, body, 1764108855)).toEqual({ ok: false, reason: 'mismatch' });
-    expect(verifyWebhook(secret, { timestamp: '1764108856', signature: sig }, body, 1764108855)).toEqual({ ok: false, reason: 'mismatch' });
-    expect(verifyWebhook(secret, { timestamp: undefined, signature: sig }, body)).toEqual({ ok: false, reason: 'missing' });
+    expect(verifyWebhook(secret, { timestamp: '1764108856', signature: sig }, body, 1764108855)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(verifyWebhook(secret, { timestamp: undefined, signature: sig }, body)).toEqual({
+      ok: false,
+      reason: 'missing',
+    });
   });
 
   it('accepts any one of several signatures during secret rotation', () => {
