@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -114,7 +114,9 @@ describe('gRPC transport against a real ingest server on loopback', () => {
       return r.status;
     };
     for (let i = 0; i < 10; i++) send();
-    await waitFor(() => s.events().length === 50, { what: 'the first 50 events' });
+    await waitFor(async () => (await metric(registry, 'tripline_agent_batches_acked_total')).endsWith(' 10'), {
+      what: 'the first 10 batches acknowledged',
+    });
     await s.stop();
     // While it is down the window fills; with no spool the transport pushes back instead of dropping.
     const during = Array.from({ length: 30 }, send);
@@ -229,5 +231,52 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(s.streams).toBe(1);
     expect(s.batches).toHaveLength(0);
+  });
+  it('keeps unacknowledged batches across an agent restart through the spool', async () => {
+    const s = await server();
+    const dir = tempDir();
+    const spool = { dir, maxBytes: 8 * 1024 * 1024, segmentBytes: 64 * 1024, fsyncIntervalMs: 50 };
+    await s.stop();
+    const first = seq + 1;
+    const before = transport(s.address, { collector: { maxInflightBatches: 4 }, spool });
+    await before.t.start();
+    // Four batches stay in memory (the window), the rest go to disk; stop() must persist the four.
+    for (let i = 0; i < 20; i++) expect(before.t.send(batchOf(5)).status).toBe('success');
+    await before.t.stop(50);
+    await s.start();
+    const after = transport(s.address, { spool });
+    await after.t.start();
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 100, {
+      what: 'all 100 events after the restart',
+    });
+    expect([...new Set(s.events().map((e) => e.seq))].sort((a, b) => a - b)).toEqual(seqRange(first, first + 99));
+  });
+
+  it('restarts a stream whose acknowledgements stop coming, and resends on the new one', async () => {
+    const s = await server({ answer: (b) => (b.stream === 1 ? 'ignore' : 'ack') });
+    const { t, registry } = transport(s.address, { collector: { ackTimeoutMs: 400 } });
+    await t.start();
+    t.send(batchOf(3));
+    await waitFor(() => s.batches.some((b) => b.stream === 2), { what: 'a second stream' });
+    expect(s.batches.map((b) => b.events.map((e) => e.seq))).toEqual([
+      s.batches[0]!.events.map((e) => e.seq),
+      s.batches[0]!.events.map((e) => e.seq),
+    ]);
+    expect(await metric(registry, 'tripline_agent_transport_errors_total')).toContain('reason="ack_timeout"} 1');
+  });
+
+  it('re-reads the token file on reconnect, so a rotated token needs no restart', async () => {
+    const s = await server({ token: 'new-token' });
+    const tokenFile = join(tempDir(), 'token');
+    writeFileSync(tokenFile, 'old-token\n');
+    const { t } = transport(s.address, {
+      collector: { token: undefined, tokenFile, initialBackoffMs: 10, maxBackoffMs: 300 },
+    });
+    await t.start();
+    t.send(batchOf(1));
+    await waitFor(() => s.streams >= 1, { what: 'the refused stream' });
+    writeFileSync(tokenFile, 'new-token\n');
+    await waitFor(() => s.batches.length === 1, { what: 'delivery with the rotated token' });
+    expect(s.batches[0]!.authorization).toBe('Bearer new-token');
   });
 });
