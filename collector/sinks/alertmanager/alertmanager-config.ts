@@ -47,7 +47,9 @@ export function parseAlertmanagerSinkConfig(
   const endsAfterMs = parseDuration(raw.endsAfter ?? '1h');
   if (endsAfterMs === undefined || endsAfterMs < 60_000) problems.add(`${path}.endsAfter`, 'must be a duration of at least 1m');
   const generatorUrl = raw.generatorUrl ?? '';
-  if (typeof generatorUrl !== 'string') problems.add(`${path}.generatorUrl`, 'must be a URL template');
+  if (typeof generatorUrl !== 'string' || (generatorUrl !== '' && !URL.canParse(generatorUrl.replaceAll('{id}', 'x')))) {
+    problems.add(`${path}.generatorUrl`, 'must be a URL, optionally with {id} for the incident id');
+  }
   const extra = raw.extraLabels ?? {};
   const extraLabels: Record<string, string> = {};
   if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {

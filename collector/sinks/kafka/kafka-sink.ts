@@ -8,7 +8,7 @@
  * internal retries. Either way, re-sends by the outbox after a retryable Result are new
  * records: consumers de-duplicate on the `tripline-idempotency-key` header.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Incident } from '../../../proto/incident.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -40,10 +40,9 @@ export function kafkaMessage(incident: Incident, format: 'json' | 'ocsf'): Messa
 
 type Reason = 'connect' | 'retryable' | 'fatal' | 'aborted';
 
-export function createKafkaSink(config: KafkaSinkConfig, deps: SinkDeps): Sink {
-  const log = deps.log.child({ component: 'sink', sink: config.id, type: 'kafka' });
-  const errors = errorCounter(deps.registry);
-  const kafka = new Kafka({
+/** The kafkajs client settings: TLS and SASL passed through from the sink config. */
+export function kafkaClientConfig(config: KafkaSinkConfig, log: Logger): KafkaConfig {
+  return {
     clientId: config.clientId,
     brokers: [...config.brokers],
     connectionTimeout: config.connectionTimeoutMs,
@@ -54,7 +53,13 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: SinkDeps): Sink {
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     logLevel: logLevel.WARN,
     logCreator: kafkajsLogs(log),
-  });
+  };
+}
+
+export function createKafkaSink(config: KafkaSinkConfig, deps: SinkDeps): Sink {
+  const log = deps.log.child({ component: 'sink', sink: config.id, type: 'kafka' });
+  const errors = errorCounter(deps.registry);
+  const kafka = new Kafka(kafkaClientConfig(config, log));
   const producer: Producer = kafka.producer({
     // The same murmur2 partitioner as the Java client, so keys land where other producers put them.
     createPartitioner: Partitioners.DefaultPartitioner,

@@ -6,7 +6,8 @@ import { Problems } from '../../../../lib/config-problems.js';
 import { parseAlertmanagerSinkConfig } from '../../../../collector/sinks/alertmanager/alertmanager-sink.js';
 import { parseElasticsearchSinkConfig } from '../../../../collector/sinks/elasticsearch/elasticsearch-sink.js';
 import { parseHecSinkConfig } from '../../../../collector/sinks/hec/hec-sink.js';
-import { parseKafkaSinkConfig } from '../../../../collector/sinks/kafka/kafka-sink.js';
+import { kafkaClientConfig, parseKafkaSinkConfig } from '../../../../collector/sinks/kafka/kafka-sink.js';
+import { silentLogger } from '../../../../lib/logger.js';
 import { parseSyslogSinkConfig } from '../../../../collector/sinks/syslog/syslog-sink.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tripline-sink-config-'));
@@ -106,16 +107,40 @@ describe('Kafka sink config', () => {
   });
 });
 
+describe('Kafka client settings', () => {
+  it('passes TLS material and SASL credentials through to kafkajs', () => {
+    const ca = join(dir, 'kafka-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nnot-parsed-here\n-----END CERTIFICATE-----\n');
+    const passwordFile = join(dir, 'kafka-password');
+    writeFileSync(passwordFile, 'pw\n');
+    const { config, problems } = parse(parseKafkaSinkConfig, {
+      id: 'k',
+      type: 'kafka',
+      brokers: ['b1:9093'],
+      topic: 't',
+      tls: { caFile: ca, serverName: 'kafka.internal' },
+      sasl: { mechanism: 'scram-sha-512', username: 'tripline', passwordFile },
+    });
+    expect(problems).toEqual([]);
+    const client = kafkaClientConfig(config, silentLogger());
+    expect(client.ssl).toMatchObject({ rejectUnauthorized: true, servername: 'kafka.internal' });
+    expect(String((client.ssl as { ca: Buffer }).ca)).toContain('not-parsed-here');
+    expect(client.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'tripline', password: 'pw' });
+    expect(kafkaClientConfig({ ...config, tls: undefined, sasl: undefined }, silentLogger())).toMatchObject({ ssl: undefined, sasl: undefined });
+  });
+});
+
 describe('Alertmanager sink config', () => {
   it('accepts url or urls and validates extra labels', () => {
     const ok = parse(parseAlertmanagerSinkConfig, { id: 'a', type: 'alertmanager', url: 'http://am:9093' });
     expect(ok.problems).toEqual([]);
     expect(ok.config.urls.map((u) => u.href)).toEqual(['http://am:9093/api/v2/alerts']);
     expect(ok.config.endsAfterMs).toBe(3_600_000);
-    const bad = parse(parseAlertmanagerSinkConfig, { id: 'a', type: 'alertmanager', urls: [], endsAfter: '10s', extraLabels: { 'bad-name': 'x', __x: 'y' } });
+    const bad = parse(parseAlertmanagerSinkConfig, { id: 'a', type: 'alertmanager', urls: [], endsAfter: '10s', generatorUrl: 'not a url {id}', extraLabels: { 'bad-name': 'x', __x: 'y' } });
     expect(bad.problems).toEqual([
       'sinks[1].urls: must list at least one Alertmanager URL (or give url)',
       'sinks[1].endsAfter: must be a duration of at least 1m',
+      'sinks[1].generatorUrl: must be a URL, optionally with {id} for the incident id',
       'sinks[1].extraLabels.bad-name: is not a valid label name',
       'sinks[1].extraLabels.__x: is not a valid label name',
     ]);
