@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { tripline } from '../../proto/codec.js';
 import type { BatchSource, Intake } from '../enrich/intake.js';
 import type { AgentAuthenticator, AgentAuthResult } from './agent-authenticator.js';
-import { decodeBatch, type DecodedBatch } from './batch-decoder.js';
+import { createBatchDecoder, type DecodedBatch } from './batch-decoder.js';
 import type { ConnectedAgent } from './ingest-server.js';
 import { countEnvelopes, type IngestMetrics, type IngestRejectReason } from './ingest-metrics.js';
 
@@ -52,6 +52,7 @@ export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): In
   let lastBatchId = -1;
   let source: BatchSource = { identity: '', node: '', agentRunId: '' };
   let warnedInvalid = false;
+  const decoder = createBatchDecoder(ctx.maxEnvelopesPerBatch);
 
   metrics.streams.inc();
   let markClosed!: () => void;
@@ -129,7 +130,7 @@ export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): In
 
   async function handleBatch(bytes: Buffer): Promise<void> {
     metrics.batchBytes.observe(bytes.length);
-    const decoded = decodeBatch(bytes, ctx.maxEnvelopesPerBatch);
+    const decoded = decoder.decode(bytes);
     if (!decoded.ok) return reject(status.INVALID_ARGUMENT, decoded.reason, decoded.error);
     const batch = decoded.batch;
     if (batch.batchId <= lastBatchId) {
