@@ -92,6 +92,10 @@ describe('syslog sink into a real rsyslogd', () => {
 
   it('reports a receiver that is down as retryable, then reconnects once it is back', async () => {
     const first = await startRsyslog();
+    // The directory outlives the first server; remove it even if the restart fails.
+    cleanups.push(async () => {
+      await first.stop();
+    });
     const port = first.port;
     const { sink, registry } = sinkFor({ port, transport: 'tcp' });
     expect((await sink.send([execIncident()], AbortSignal.timeout(10_000))).status).toBe('success');
