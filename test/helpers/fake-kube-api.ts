@@ -81,14 +81,18 @@ export interface FakeKubeApi {
   remove(apiVersion: string, kind: string, namespace: string, name: string): boolean;
   get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined;
   list(apiVersion: string, kind: string): KubeObject[];
-  /** Forgets event history: every watch from an older resourceVersion now gets 410 Gone. */
+  /** Forgets event history (etcd compaction): a watch from an older resourceVersion than the current one gets 410 Gone. */
   compact(): void;
   /** Ends every open watch stream abruptly (as an API server restart or a proxy would). */
   dropWatches(): number;
+  /** Ends every open watch stream cleanly, as the API server does when a watch's timeout expires. */
+  endWatches(): number;
   /** Sends a BOOKMARK at the current resourceVersion to watches that asked for them. */
   bookmark(): number;
   /** Open watch streams. */
   readonly watchCount: number;
+  /** The current (latest) resourceVersion. */
+  readonly resourceVersion: string;
   /** Registers a token TokenReview accepts. */
   addToken(token: string, identity: FakeTokenIdentity): void;
   /** While true every request gets 503 (an API server that is down behind a load balancer). */
@@ -351,12 +355,18 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       return [...store.get(typeFor(apiVersion, kind))!.values()].map((o) => structuredClone(o));
     },
     compact() {
-      compactedRv = rv + 1;
+      compactedRv = rv;
       history.length = 0;
     },
     dropWatches() {
       const n = watchers.size;
       for (const w of watchers) w.response.socket?.destroy();
+      watchers.clear();
+      return n;
+    },
+    endWatches() {
+      const n = watchers.size;
+      for (const w of watchers) w.response.end();
       watchers.clear();
       return n;
     },
@@ -371,6 +381,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     },
     get watchCount() {
       return watchers.size;
+    },
+    get resourceVersion() {
+      return String(rv);
     },
     addToken(token, identity) {
       tokens.set(token, identity);

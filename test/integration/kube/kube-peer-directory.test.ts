@@ -81,10 +81,16 @@ describe('kube peer directory against the fake API server', () => {
   it('recovers from a dropped watch and from 410 Gone (fake API server)', async () => {
     const d = await start();
     await waitFor(() => api.watchCount === 3, { what: 'three watches' });
-    api.compact();
-    api.put(pod({ name: 'p', namespace: 'x', uid: 'p', podIP: '10.5.0.1' }));
-    api.compact();
+    api.setUnavailable(true);
     api.dropWatches();
-    await waitFor(() => d.lookup('10.5.0.1'), { what: 'pod after relist' });
+    api.put(pod({ name: 'p', namespace: 'x', uid: 'p', podIP: '10.5.0.1' }));
+    api.put(service('s', 'x', '10.96.5.1', { none: 'x' }));
+    api.compact();
+    api.setUnavailable(false);
+    await waitFor(() => d.lookup('10.5.0.1') && d.lookup('10.96.5.1'), { what: 'pod and service after relist' });
+    // A dropped watch with nothing compacted resumes from its resourceVersion.
+    api.dropWatches();
+    api.put(pod({ name: 'q', namespace: 'x', uid: 'q', podIP: '10.5.0.2' }));
+    await waitFor(() => d.lookup('10.5.0.2'), { what: 'pod after resumed watch' });
   });
 });

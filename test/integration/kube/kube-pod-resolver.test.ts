@@ -111,20 +111,44 @@ describe('kube pod resolver against the fake API server', () => {
     expect(text).toContain('result="timeout"} 1');
   });
 
-  it('recovers from 410 Gone and from a dropped watch on the fake API server', async () => {
+  it('relists after 410 Gone when its resourceVersion was compacted during an outage (fake API server)', async () => {
     api.put(pod({ name: 'a', uid: 'a', containers: [{ name: 'c', image: 'i', id: `containerd://${id(11)}` }] }));
     const r = await start();
     await waitFor(() => api.watchCount === 1, { what: 'watch open' });
-    // History compacted while the watch is down: the reconnect gets 410 and must relist.
-    api.compact();
+    api.setUnavailable(true);
+    api.dropWatches();
+    await waitFor(async () => (await registry.getSingleMetricAsString('tripline_agent_kube_informer_restarts_total')).includes('resource="pods"'), { what: 'watch failure' });
+    // While the agent is cut off: a pod arrives, another leaves, and history is compacted.
     api.put(pod({ name: 'b', uid: 'b', containers: [{ name: 'c', image: 'i', id: `containerd://${id(12)}` }] }));
+    api.remove('v1', 'Pod', 'default', 'a');
     api.compact();
-    expect(api.dropWatches()).toBe(1);
-    api.put(pod({ name: 'c', uid: 'c', containers: [{ name: 'c', image: 'i', id: `containerd://${id(13)}` }] }));
-    await waitFor(() => r.lookup(id(13), 'c'), { what: 'pod added after the dropped watch' });
-    expect(r.lookup(id(12), 'b')?.workload.name).toBe('b');
-    const lists = await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total');
-    expect(lists).toMatch(/resource="pods"} [2-9]/);
+    api.setUnavailable(false);
+    await waitFor(() => r.lookup(id(12), 'b'), { what: 'pod added during the outage' });
+    expect(api.requests.some((q) => q.query.get('watch') === 'true' && Number(q.query.get('resourceVersion')) > 0)).toBe(true);
+    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain('resource="pods"} 2');
+  });
+
+  it('resumes an expired watch without relisting, kept current by BOOKMARK events (fake API server)', async () => {
+    api.put(pod({ name: 'a', uid: 'a', containers: [{ name: 'c', image: 'i', id: `containerd://${id(15)}` }] }));
+    const r = await start();
+    await waitFor(() => api.watchCount === 1, { what: 'watch open' });
+    expect(api.requests.filter((q) => q.query.get('watch') === 'true').every((q) => q.query.get('allowWatchBookmarks') === 'true')).toBe(true);
+    api.put(pod({ name: 'm', uid: 'm', containers: [{ name: 'c', image: 'i', id: `containerd://${id(16)}` }] }));
+    await waitFor(() => r.lookup(id(16), 'm'), { what: 'marker pod' });
+    // Pods of other nodes move the resourceVersion without reaching this watch; only the
+    // bookmark tells the agent how far it is. Then history is compacted and the server
+    // ends the watch (its timeout): the agent must resume from the bookmark, not get 410.
+    for (let i = 0; i < 5; i++) api.put(pod({ name: `other-${i}`, uid: `o${i}`, node: 'node-b' }));
+    const bookmarked = api.resourceVersion;
+    expect(api.bookmark()).toBe(1);
+    api.compact();
+    const watchesBefore = api.requests.filter((q) => q.query.get('watch') === 'true').length;
+    expect(api.endWatches()).toBe(1);
+    api.put(pod({ name: 'after', uid: 'after', containers: [{ name: 'c', image: 'i', id: `containerd://${id(17)}` }] }));
+    await waitFor(() => r.lookup(id(17), 'after'), { what: 'pod after the dropped watch' });
+    const resumed = api.requests.filter((q) => q.query.get('watch') === 'true')[watchesBefore];
+    expect(resumed?.query.get('resourceVersion')).toBe(bookmarked);
+    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain('resource="pods"} 1');
   });
 
   it('restarts with backoff after the fake API server was unavailable', async () => {
