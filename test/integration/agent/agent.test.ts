@@ -147,4 +147,43 @@ describe('the agent, composed', () => {
       /collector.address/,
     );
   });
+  it('counts queue_full drops while the collector is down and reports them when it is back', async () => {
+    const server = await startIngestServer();
+    await server.stop();
+    const recording = join(dir, 'burst.jsonl');
+    writeFileSync(
+      recording,
+      Array.from({ length: 3000 }, (_, i) => eventToJsonLine(exec(1, `/opt/tool-${i}`))).join('\n'),
+    );
+    const config = parseAgentConfig(
+      {
+        collector: { address: server.address, maxInflightBatches: 1, initialBackoff: '20ms', maxBackoff: '100ms' },
+        spool: { dir: '' },
+        pipeline: { queueSize: 64, batchMaxEvents: 16, reportInterval: '200ms', podWait: 0 },
+      },
+      new Problems(),
+    );
+    const registry = new Registry();
+    const sensor = createReplaySensor({ path: recording, log: silentLogger() });
+    const agent = await startAgent(config, { log: silentLogger(), registry, sensor, serveMetrics: false });
+    try {
+      await sensor.finished;
+      const droppedText = await registry.getSingleMetricAsString('tripline_agent_events_dropped_total');
+      const dropped = Number(/reason="queue_full"} (\d+)/.exec(droppedText)?.[1] ?? 0);
+      // 3000 events into a 64-event queue behind a 16-event window: nearly all are dropped, none silently.
+      expect(dropped).toBeGreaterThan(2000);
+      await server.start();
+      const reportedDrops = () =>
+        server.batches
+          .flatMap((b) => b.report?.containers ?? [])
+          .flatMap((c) => c.drops)
+          .filter((d) => d.reason === 'queue_full')
+          .reduce((n, d) => n + d.count, 0);
+      await waitFor(() => reportedDrops() === dropped, { timeoutMs: 10_000, what: 'the drops in a report' });
+      await waitFor(() => server.events().length === 3000 - dropped, { timeoutMs: 10_000, what: 'every queued event' });
+    } finally {
+      await agent.stop();
+      await server.stop();
+    }
+  });
 });
