@@ -26,6 +26,12 @@ export interface LoadedBpfObject {
   mapFd(name: string): number;
   /** Detaches every link and closes the object (programs and maps); safe twice. */
   destroy(): void;
+  /**
+   * Like destroy(), but detaches the links concurrently on libuv workers: each detach
+   * waits for an RCU grace period, and concurrent detaches share them instead of
+   * blocking the event loop for one grace period per program.
+   */
+  destroyAsync(): Promise<void>;
 }
 
 function describe(lib: Libbpf, rc: number): string {
@@ -53,6 +59,22 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
       const link = links.pop();
       if (link) lib.linkDestroy(link);
     }
+    lib.close(obj);
+  };
+
+  const destroyAsync = async (): Promise<void> => {
+    if (destroyed) return;
+    destroyed = true;
+    const detaching = links.splice(0).map(
+      (link) =>
+        new Promise<void>((resolve) => {
+          lib.linkDestroyAsync(link, (err) => {
+            if (err) opts.log.warn({ err }, 'bpf_link__destroy failed');
+            resolve();
+          });
+        }),
+    );
+    await Promise.all(detaching);
     lib.close(obj);
   };
 
@@ -106,6 +128,7 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
         return lib.mapFd(m);
       },
       destroy,
+      destroyAsync,
     };
   } catch (err) {
     destroy();

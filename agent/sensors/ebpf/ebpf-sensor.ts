@@ -273,8 +273,9 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       reader = undefined;
       dropReader = undefined;
       stopFlush = undefined;
-      object?.destroy();
+      const loaded = object;
       object = undefined;
+      await loaded?.destroyAsync();
     }
   }
 

@@ -22,6 +22,8 @@ export interface Libbpf {
   programSetAutoload(prog: Handle, autoload: boolean): number;
   attach(prog: Handle): Handle | null;
   linkDestroy(link: Handle): number;
+  /** bpf_link__destroy on a libuv worker: detaching waits for an RCU grace period. */
+  linkDestroyAsync(link: Handle, done: (err: unknown, rc: number) => void): void;
   nextMap(obj: Handle, prev: Handle | null): Handle | null;
   mapName(map: Handle): string;
   mapFd(map: Handle): number;
@@ -117,6 +119,7 @@ function bind(): Libbpf {
     programSetAutoload: (prog, autoload) => f.programSetAutoload(prog, autoload),
     attach: (prog) => f.attach(prog),
     linkDestroy: (link) => f.linkDestroy(link),
+    linkDestroyAsync: (link, done) => f.linkDestroy.async(link, done),
     nextMap: (obj, prev) => f.nextMap(obj, prev),
     mapName: (map) => f.mapName(map),
     mapFd: (map) => f.mapFd(map),

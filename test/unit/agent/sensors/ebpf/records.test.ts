@@ -15,8 +15,14 @@ function record(kind: number, size: number): { buf: Buffer; view: DataView } {
   return { buf, view };
 }
 
+function arrayBuffer(buf: Buffer): ArrayBuffer {
+  const ab = new ArrayBuffer(buf.length);
+  new Uint8Array(ab).set(buf);
+  return ab;
+}
+
 function decode(buf: Buffer) {
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const ab = arrayBuffer(buf);
   return decodeRecord(ab, 0, ab.byteLength);
 }
 
@@ -117,7 +123,7 @@ describe('decodeRecord', () => {
 
   it('names the kind a record claims, for attributing decode failures', () => {
     const { buf } = record(3, 60);
-    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    const ab = arrayBuffer(buf);
     expect(recordKindName(ab, 0, ab.byteLength)).toBe('file');
     expect(recordKindName(ab, 0, 8)).toBeUndefined();
   });
