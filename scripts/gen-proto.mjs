@@ -21,6 +21,10 @@ execFileSync(
   ['-t', 'static-module', '-w', 'es6', '--force-number', '--no-verify', '--no-delimited', '--no-beautify', '-p', protoDir, '-o', js, ...sources],
   { stdio: 'inherit', cwd: protoDir },
 );
-// Node's ES module resolver needs the file extension on a deep import.
-writeFileSync(js, readFileSync(js, 'utf8').replace('"protobufjs/minimal"', '"protobufjs/minimal.js"'));
+// protobufjs is CommonJS: Node's ES module loader exposes it as the default export only,
+// and needs the file extension on a deep import.
+writeFileSync(
+  js,
+  readFileSync(js, 'utf8').replace('import * as $protobuf from "protobufjs/minimal";', 'import $protobuf from "protobufjs/minimal.js";'),
+);
 execFileSync(bin('pbts'), ['-o', join(outDir, 'tripline.d.ts'), js], { stdio: 'inherit' });
