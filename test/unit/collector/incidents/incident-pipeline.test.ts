@@ -69,9 +69,11 @@ describe('incident pipeline', () => {
     ).toEqual([1, 2]);
     expect(p.list({ minSeverity: 'critical' })).toHaveLength(1);
     expect(p.list({ workload: 'test/prod' })).toHaveLength(1);
-    const text = await registry.metrics();
+    const text = await waitFor(async () => {
+      const t = await registry.metrics();
+      return t.includes('tripline_collector_sink_sent_total{sink="all"} 2') && t;
+    });
     expect(text).toContain('tripline_collector_incidents_total{rule="unexpected-exec",severity="high"} 1');
-    expect(text).toContain('tripline_collector_sink_sent_total{sink="all"} 2');
   });
 
   it('honours retryInMillis from a retryable result', async () => {
@@ -112,7 +114,9 @@ describe('incident pipeline', () => {
     });
     expect(sink.accepted.map((i) => i.key).sort()).toEqual(['/bin/a', '/bin/b']);
     expect(calls).toBeGreaterThanOrEqual(2);
-    expect(await registry.metrics()).toContain('tripline_collector_dead_letter_total{sink="picky"} 1');
+    await waitFor(async () =>
+      (await registry.metrics()).includes('tripline_collector_dead_letter_total{sink="picky"} 1'),
+    );
   });
 
   it('dead-letters after maxAttempts retryable results', async () => {
@@ -122,6 +126,7 @@ describe('incident pipeline', () => {
     const file = join(dataDir, 'incidents', 'dead-letter.jsonl');
     await waitFor(() => readFileSync(file, 'utf8').includes('"attempts":3'), { timeoutMs: 3000 });
     expect(sink.attempts).toHaveLength(3);
+    await waitFor(() => p.health()[0]!.depth === 0);
     expect(p.health()[0]).toMatchObject({ id: 'down', ok: false, deadLettered: 1, lastError: '503', depth: 0 });
   });
 
