@@ -93,6 +93,7 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
   const submitWarning = createRateLimitedWarning(log, 10_000, now, 'error');
   const timers: NodeJS.Timeout[] = [];
   let dirty = false;
+  let started = false;
   let stopped = false;
   let snapshotting: Promise<void> = Promise.resolve();
 
@@ -139,6 +140,8 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
     },
 
     start() {
+      if (started) return;
+      started = true;
       for (const d of deliveries) d.start();
       for (const sink of deps.sinks) {
         const every = settingsFor(config.delivery, sink.id).digestIntervalMs;

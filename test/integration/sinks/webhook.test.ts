@@ -157,4 +157,21 @@ describe('webhook sink against a real HTTPS receiver', () => {
     expect(r.requests[0]).toMatchObject({ verified: false, status: 401 });
     expect(r.accepted.size).toBe(0);
   });
+
+  it('does not trust a receiver whose certificate is not signed by the configured CA', async () => {
+    const r = await receiver();
+    const other = await receiver();
+    const { p, dataDir } = webhookPipeline(r, { tls: { caFile: other.caFile } });
+    p.submit(finding());
+    const file = join(dataDir, 'incidents', 'dead-letter.jsonl');
+    const line = await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as { error: string };
+      } catch {
+        return undefined;
+      }
+    });
+    expect(line.error).toMatch(/TLS verification failed/);
+    expect(r.requests).toHaveLength(0);
+  });
 });

@@ -143,7 +143,7 @@ describe('incident pipeline', () => {
         }),
     );
     const fast = recordingSink('fast');
-    const { p } = pipeline([slow, fast]);
+    const { p, registry } = pipeline([slow, fast]);
     const started = Date.now();
     for (let i = 0; i < 50; i++) {
       p.submit(finding({ key: `/bin/x${i}` }));
@@ -153,6 +153,13 @@ describe('incident pipeline', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(slow.accepted).toHaveLength(0);
     expect(p.health().find((h) => h.id === 'slow')!.depth).toBe(50);
+    const text = await registry.metrics();
+    expect(text).toContain('tripline_collector_outbox_depth{sink="slow"} 50');
+    expect(text).toContain('tripline_collector_outbox_depth{sink="fast"} 0');
+    expect(
+      Number(/tripline_collector_outbox_oldest_age_seconds\{sink="slow"\} ([\d.e-]+)/.exec(text)?.[1]),
+    ).toBeGreaterThan(0);
+    expect(text).toMatch(/tripline_collector_sink_last_success_timestamp_seconds\{sink="fast"\} 1\d{9}/);
   });
 
   it('keeps counts, revisions and undelivered incidents across a restart', async () => {
