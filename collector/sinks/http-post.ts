@@ -47,7 +47,8 @@ export function parseTlsClientConfig(raw: unknown, path: string, problems: Probl
     serverName: typeof r.serverName === 'string' ? r.serverName : undefined,
     insecureSkipVerify: r.insecureSkipVerify === true,
   };
-  if (r.serverName !== undefined && typeof r.serverName !== 'string') problems.add(`${path}.serverName`, 'must be a host name');
+  if (r.serverName !== undefined && typeof r.serverName !== 'string')
+    problems.add(`${path}.serverName`, 'must be a host name');
   if (r.insecureSkipVerify !== undefined && typeof r.insecureSkipVerify !== 'boolean') {
     problems.add(`${path}.insecureSkipVerify`, 'must be true or false');
   }
@@ -123,8 +124,7 @@ export interface HttpResponse {
 
 /** Either the receiver answered (any status), or the attempt failed before it could. */
 export type HttpPostOutcome =
-  | { readonly ok: true; readonly response: HttpResponse }
-  | { readonly ok: false; readonly result: Result };
+  { readonly ok: true; readonly response: HttpResponse } | { readonly ok: false; readonly result: Result };
 
 /**
  * The Result an HTTP status means on its own: 2xx success; 408, 429 and 5xx (but 501 and
@@ -173,7 +173,8 @@ export interface HttpPosterOptions {
 }
 
 /** Error codes of a server certificate the client rejects. */
-export const TLS_VERIFY_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)/;
+export const TLS_VERIFY_CODES =
+  /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)/;
 
 export function createHttpPoster(opts: HttpPosterOptions): HttpPoster {
   const maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
@@ -231,7 +232,9 @@ export function createHttpPoster(opts: HttpPosterOptions): HttpPoster {
           if (size < maxBytes) chunks.push(chunk.subarray(0, maxBytes - size));
           size += chunk.length;
         });
-        res.on('error', (err) => settle({ ok: false, result: retryable(`response interrupted: ${err.message}`) }, 'connection'));
+        res.on('error', (err) =>
+          settle({ ok: false, result: retryable(`response interrupted: ${err.message}`) }, 'connection'),
+        );
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const response = { status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
@@ -252,7 +255,10 @@ export function createHttpPoster(opts: HttpPosterOptions): HttpPoster {
 }
 
 /** The HTTP metrics, registered once per registry and shared by every HTTP sink on it. */
-function httpMetrics(registry: Registry): { requests: Counter<'sink' | 'type' | 'outcome'>; duration: Histogram<'sink' | 'type'> } {
+function httpMetrics(registry: Registry): {
+  requests: Counter<'sink' | 'type' | 'outcome'>;
+  duration: Histogram<'sink' | 'type'>;
+} {
   const requestsName = 'tripline_collector_sink_http_requests_total';
   const durationName = 'tripline_collector_sink_http_request_duration_seconds';
   const requests =

@@ -15,7 +15,15 @@ export interface AlertmanagerServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   readonly url: string;
   /** The alerts Alertmanager currently holds (GET /api/v2/alerts). */
-  alerts(): Promise<{ labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string; status: { state: string } }[]>;
+  alerts(): Promise<
+    {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      startsAt: string;
+      endsAt: string;
+      status: { state: string };
+    }[]
+  >;
   stop(): Promise<void>;
 }
 

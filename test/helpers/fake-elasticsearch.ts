@@ -41,11 +41,22 @@ export async function startFakeElasticsearch(opts: { authorization?: string } = 
     const reject = rejections.find((r) => r.left > 0 && r.pattern.test(id));
     if (reject) {
       reject.left--;
-      return { ...base, status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' } };
+      return {
+        ...base,
+        status: 429,
+        error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' },
+      };
     }
     const docs = indices.get(name) ?? new Map<string, Record<string, unknown>>();
     if (docs.has(id)) {
-      return { ...base, status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${id}]: version conflict, document already exists (current version [1])` } };
+      return {
+        ...base,
+        status: 409,
+        error: {
+          type: 'version_conflict_engine_exception',
+          reason: `[${id}]: version conflict, document already exists (current version [1])`,
+        },
+      };
     }
     const mapping = mappings.get(name) ?? new Map<string, FieldType>();
     const problem = checkMapping(doc, '', mapping);
@@ -67,10 +78,14 @@ export async function startFakeElasticsearch(opts: { authorization?: string } = 
       const path = (req.url ?? '').split('?')[0] ?? '';
       requests.push({ path: req.url ?? '', headers: req.headers });
       if (opts.authorization !== undefined && req.headers.authorization !== opts.authorization) {
-        return reply(401, error(401, 'security_exception', 'unable to authenticate user [tripline] for REST request [/_bulk]'));
+        return reply(
+          401,
+          error(401, 'security_exception', 'unable to authenticate user [tripline] for REST request [/_bulk]'),
+        );
       }
       const m = /^(?:\/([^/_][^/]*))?\/_bulk$/.exec(path);
-      if (req.method !== 'POST' && req.method !== 'PUT') return reply(405, error(405, 'method_not_allowed', 'use POST'));
+      if (req.method !== 'POST' && req.method !== 'PUT')
+        return reply(405, error(405, 'method_not_allowed', 'use POST'));
       if (!m) return reply(400, error(400, 'invalid_index_name_exception', `no handler for ${path}`));
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
       if (type !== 'application/x-ndjson' && type !== 'application/json') {
@@ -78,7 +93,10 @@ export async function startFakeElasticsearch(opts: { authorization?: string } = 
       }
       const body = Buffer.concat(chunks).toString('utf8');
       if (!body.endsWith('\n')) {
-        return reply(400, error(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]'));
+        return reply(
+          400,
+          error(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]'),
+        );
       }
       const lines = body.split('\n').slice(0, -1);
       const items: Record<string, unknown>[] = [];
@@ -94,9 +112,20 @@ export async function startFakeElasticsearch(opts: { authorization?: string } = 
         const [op, meta] = Object.entries(action)[0] ?? [];
         const target = meta?._index ?? m[1];
         if (op !== 'create' && op !== 'index') {
-          return reply(400, error(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected create or index`));
+          return reply(
+            400,
+            error(
+              400,
+              'illegal_argument_exception',
+              `Malformed action/metadata line [${i + 1}], expected create or index`,
+            ),
+          );
         }
-        if (!target) return reply(400, error(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;'));
+        if (!target)
+          return reply(
+            400,
+            error(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;'),
+          );
         const id = meta?._id ?? `auto-${i}`;
         items.push({ [op]: index(target, id, doc) });
       }
@@ -125,7 +154,11 @@ export async function startFakeElasticsearch(opts: { authorization?: string } = 
 }
 
 /** Checks `value` against the mapping, extending it for new fields; returns the ES reason on conflict. */
-function checkMapping(value: Record<string, unknown>, prefix: string, mapping: Map<string, FieldType>): string | undefined {
+function checkMapping(
+  value: Record<string, unknown>,
+  prefix: string,
+  mapping: Map<string, FieldType>,
+): string | undefined {
   for (const [key, v] of Object.entries(value)) {
     const field = prefix ? `${prefix}.${key}` : key;
     const values = Array.isArray(v) ? v : [v];

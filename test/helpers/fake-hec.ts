@@ -6,7 +6,13 @@
  * data format with "invalid-event-number", 12/13 for a missing or blank event. Tests can
  * queue other answers (e.g. code 9 "Server is busy").
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -34,7 +40,10 @@ export interface FakeHec {
 }
 
 /** `tls` serves HTTPS with this key and certificate (PEM). */
-export async function startFakeHec(token: string, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<FakeHec> {
+export async function startFakeHec(
+  token: string,
+  opts: { tls?: { key: Buffer; cert: Buffer } } = {},
+): Promise<FakeHec> {
   const accepted: HecRequest[] = [];
   const requests: HecRequest[] = [];
   const queued: QueuedReply[] = [];
@@ -64,7 +73,8 @@ export async function startFakeHec(token: string, opts: { tls?: { key: Buffer; c
         return reply(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': parsed.invalidAt });
       }
       for (const [n, e] of parsed.objects.entries()) {
-        if (!('event' in e)) return reply(400, { text: 'Event field is required', code: 12, 'invalid-event-number': n });
+        if (!('event' in e))
+          return reply(400, { text: 'Event field is required', code: 12, 'invalid-event-number': n });
         if (e.event === '' || e.event === null) {
           return reply(400, { text: 'Event field cannot be blank', code: 13, 'invalid-event-number': n });
         }

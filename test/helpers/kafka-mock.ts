@@ -27,13 +27,17 @@ function librdkafka(): Librdkafka {
   const so = koffi.load(LIBRDKAFKA);
   lib = {
     conf_new: so.func('void *rd_kafka_conf_new(void)'),
-    conf_set: so.func('int rd_kafka_conf_set(void *conf, const char *name, const char *value, void *errstr, size_t size)'),
+    conf_set: so.func(
+      'int rd_kafka_conf_set(void *conf, const char *name, const char *value, void *errstr, size_t size)',
+    ),
     new_: so.func('void *rd_kafka_new(int type, void *conf, void *errstr, size_t size)'),
     destroy: so.func('void rd_kafka_destroy(void *rk)'),
     mock_cluster_new: so.func('void *rd_kafka_mock_cluster_new(void *rk, int broker_cnt)'),
     mock_cluster_destroy: so.func('void rd_kafka_mock_cluster_destroy(void *mcluster)'),
     mock_cluster_bootstraps: so.func('const char *rd_kafka_mock_cluster_bootstraps(void *mcluster)'),
-    mock_topic_create: so.func('int rd_kafka_mock_topic_create(void *mcluster, const char *topic, int partition_cnt, int replication_factor)'),
+    mock_topic_create: so.func(
+      'int rd_kafka_mock_topic_create(void *mcluster, const char *topic, int partition_cnt, int replication_factor)',
+    ),
     err2str: so.func('const char *rd_kafka_err2str(int err)'),
   } as Librdkafka;
   return lib;

@@ -64,11 +64,29 @@ export async function startRsyslog(opts: RsyslogOptions = {}): Promise<RsyslogSe
     caFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
     if (!existsSync(caFile)) {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          caFile,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        ],
+        { stdio: 'ignore' },
+      );
     }
     globalTls = ` defaultNetstreamDriverCAFile="${caFile}" defaultNetstreamDriverCertFile="${caFile}" defaultNetstreamDriverKeyFile="${keyFile}"`;
     moduleTls = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"';
@@ -134,7 +152,9 @@ ruleset(name="in") {
       .filter((l) => l.trim() !== '')
       .map((l) => {
         const r = JSON.parse(l) as Record<string, string>;
-        const parsed = r.parsed ? (JSON.parse(r.parsed) as { 'rfc5424-sd'?: Record<string, Record<string, string>> }) : {};
+        const parsed = r.parsed
+          ? (JSON.parse(r.parsed) as { 'rfc5424-sd'?: Record<string, Record<string, string>> })
+          : {};
         return {
           hostname: r.hostname ?? '',
           appname: r.appname ?? '',

@@ -45,9 +45,13 @@ export function parseAlertmanagerSinkConfig(
     });
   }
   const endsAfterMs = parseDuration(raw.endsAfter ?? '1h');
-  if (endsAfterMs === undefined || endsAfterMs < 60_000) problems.add(`${path}.endsAfter`, 'must be a duration of at least 1m');
+  if (endsAfterMs === undefined || endsAfterMs < 60_000)
+    problems.add(`${path}.endsAfter`, 'must be a duration of at least 1m');
   const generatorUrl = raw.generatorUrl ?? '';
-  if (typeof generatorUrl !== 'string' || (generatorUrl !== '' && !URL.canParse(generatorUrl.replaceAll('{id}', 'x')))) {
+  if (
+    typeof generatorUrl !== 'string' ||
+    (generatorUrl !== '' && !URL.canParse(generatorUrl.replaceAll('{id}', 'x')))
+  ) {
     problems.add(`${path}.generatorUrl`, 'must be a URL, optionally with {id} for the incident id');
   }
   const extra = raw.extraLabels ?? {};
@@ -56,13 +60,16 @@ export function parseAlertmanagerSinkConfig(
     problems.add(`${path}.extraLabels`, 'must be a map of label name to value');
   } else {
     for (const [k, v] of Object.entries(extra)) {
-      if (!LABEL_NAME.test(k) || k.startsWith('__')) problems.add(`${path}.extraLabels.${k}`, 'is not a valid label name');
-      else if (typeof v !== 'string' || v === '') problems.add(`${path}.extraLabels.${k}`, 'must be a non-empty string');
+      if (!LABEL_NAME.test(k) || k.startsWith('__'))
+        problems.add(`${path}.extraLabels.${k}`, 'is not a valid label name');
+      else if (typeof v !== 'string' || v === '')
+        problems.add(`${path}.extraLabels.${k}`, 'must be a non-empty string');
       else extraLabels[k] = v;
     }
   }
   const timeoutMs = parseDuration(raw.timeout ?? '10s');
-  if (timeoutMs === undefined || timeoutMs <= 0) problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
   return Object.freeze({
     ...base,
     type: 'alertmanager' as const,

@@ -45,7 +45,8 @@ export function parseElasticsearchSinkConfig(
   const pipeline = raw.pipeline ?? '';
   if (typeof pipeline !== 'string') problems.add(`${path}.pipeline`, 'must be a pipeline name');
   const timeoutMs = parseDuration(raw.timeout ?? '30s');
-  if (timeoutMs === undefined || timeoutMs <= 0) problems.add(`${path}.timeout`, 'must be a positive duration like "30s"');
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    problems.add(`${path}.timeout`, 'must be a positive duration like "30s"');
   return Object.freeze({
     ...base,
     type: 'elasticsearch' as const,
@@ -75,5 +76,9 @@ function parseAuth(raw: unknown, path: string, problems: Problems): Elasticsearc
   if (typeof r.username !== 'string' || r.username === '' || r.username.includes(':')) {
     problems.add(`${path}.username`, 'must be a non-empty name without ":"');
   }
-  return Object.freeze({ kind: 'basic' as const, username: String(r.username), password: readSecret(r, path, problems, 'password') });
+  return Object.freeze({
+    kind: 'basic' as const,
+    username: String(r.username),
+    password: readSecret(r, path, problems, 'password'),
+  });
 }

@@ -124,7 +124,8 @@ export function bulkResult(
     if (status >= 200 && status < 300) counts.created++;
     else if (status === 409) counts.duplicate++;
     else {
-      const why = `${item._id ?? '?'}: ${status} ${item.error?.type ?? ''} ${snippet(item.error?.reason ?? '', 160)}`.trim();
+      const why =
+        `${item._id ?? '?'}: ${status} ${item.error?.type ?? ''} ${snippet(item.error?.reason ?? '', 160)}`.trim();
       if (status === 429 || status >= 500) {
         counts.retryable++;
         retryReasons.push(why);
@@ -136,10 +137,21 @@ export function bulkResult(
   }
   if (retryReasons.length) {
     const more = rejections.length ? `; ${rejections.length} rejected for good` : '';
-    return { result: retryable(`Elasticsearch: ${retryReasons.length} of ${sent} items refused, e.g. ${retryReasons[0]}${more}`, retryInMillis), counts };
+    return {
+      result: retryable(
+        `Elasticsearch: ${retryReasons.length} of ${sent} items refused, e.g. ${retryReasons[0]}${more}`,
+        retryInMillis,
+      ),
+      counts,
+    };
   }
   if (rejections.length) {
-    return { result: failure(`Elasticsearch: ${rejections.length} of ${sent} items rejected: ${rejections.slice(0, 3).join('; ')}`), counts };
+    return {
+      result: failure(
+        `Elasticsearch: ${rejections.length} of ${sent} items rejected: ${rejections.slice(0, 3).join('; ')}`,
+      ),
+      counts,
+    };
   }
   return { result: SUCCESS, counts };
 }

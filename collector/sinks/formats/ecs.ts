@@ -88,7 +88,12 @@ export function toEcsDocument(incident: Incident): Record<string, unknown> {
       id: e.container.containerId,
       ...(w.container ? { name: w.container } : {}),
       ...(e.container.image
-        ? { image: { name: e.container.image, ...(e.container.imageDigest ? { hash: { all: [e.container.imageDigest] } } : {}) } }
+        ? {
+            image: {
+              name: e.container.image,
+              ...(e.container.imageDigest ? { hash: { all: [e.container.imageDigest] } } : {}),
+            },
+          }
         : {}),
     };
   }

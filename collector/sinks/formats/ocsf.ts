@@ -61,7 +61,13 @@ const TACTICS: Readonly<Record<string, readonly [id: string, name: string]>> = {
  * text and get no id.
  */
 export function mitreTactic(name: string): { id: string | undefined; name: string } {
-  const known = TACTICS[name.toLowerCase().replace(/[-_\s]+/g, ' ').trim()];
+  const known =
+    TACTICS[
+      name
+        .toLowerCase()
+        .replace(/[-_\s]+/g, ' ')
+        .trim()
+    ];
   return known ? { id: known[0], name: known[1] } : { id: undefined, name };
 }
 
@@ -142,7 +148,8 @@ function attacks(incident: Incident): Record<string, unknown>[] {
     return m.id ? { uid: m.id, name: m.name } : { name: m.name };
   });
   const techniques = incident.mitreTechniques.map((t) => ({ uid: t }));
-  if (tactics.length <= 1) return techniques.map((technique) => ({ technique, ...(tactics[0] ? { tactic: tactics[0] } : {}) }));
+  if (tactics.length <= 1)
+    return techniques.map((technique) => ({ technique, ...(tactics[0] ? { tactic: tactics[0] } : {}) }));
   return [...techniques.map((technique) => ({ technique })), ...tactics.map((tactic) => ({ tactic }))];
 }
 

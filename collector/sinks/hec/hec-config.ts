@@ -50,7 +50,8 @@ export function parseHecSinkConfig(raw: Record<string, unknown>, path: string, p
   const channel = str('channel', '');
   if (channel !== '' && !GUID.test(channel)) problems.add(`${path}.channel`, 'must be a GUID');
   const timeoutMs = parseDuration(raw.timeout ?? '10s');
-  if (timeoutMs === undefined || timeoutMs <= 0) problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    problems.add(`${path}.timeout`, 'must be a positive duration like "10s"');
   return Object.freeze({
     ...base,
     type: 'hec' as const,

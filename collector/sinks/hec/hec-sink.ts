@@ -95,7 +95,8 @@ export function hecResult(response: HttpResponse): Result {
   if (typeof reply?.code !== 'number') return resultForStatus(response, 'HEC');
   const code = reply.code;
   if (code === 0 && response.status >= 200 && response.status < 300) return SUCCESS;
-  const invalidAt = typeof reply['invalid-event-number'] === 'number' ? ` (event ${reply['invalid-event-number']})` : '';
+  const invalidAt =
+    typeof reply['invalid-event-number'] === 'number' ? ` (event ${reply['invalid-event-number']})` : '';
   const detail = `HEC code ${code} (HTTP ${response.status}): ${snippet(String(reply.text ?? ''))}${invalidAt}`;
   if (RETRYABLE_CODES.has(code) || response.status === 429) {
     return retryable(detail, parseRetryAfter(response.headers['retry-after']));

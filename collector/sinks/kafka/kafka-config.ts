@@ -38,7 +38,11 @@ const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 export function parseKafkaSinkConfig(raw: Record<string, unknown>, path: string, problems: Problems): KafkaSinkConfig {
   const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: 500 });
   const brokers = raw.brokers;
-  if (!Array.isArray(brokers) || brokers.length === 0 || !brokers.every((b) => typeof b === 'string' && /^[^\s:]+:\d{1,5}$/.test(b))) {
+  if (
+    !Array.isArray(brokers) ||
+    brokers.length === 0 ||
+    !brokers.every((b) => typeof b === 'string' && /^[^\s:]+:\d{1,5}$/.test(b))
+  ) {
     problems.add(`${path}.brokers`, 'must list bootstrap brokers as "host:port"');
   }
   const topic = raw.topic;

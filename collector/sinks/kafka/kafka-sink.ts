@@ -8,7 +8,16 @@
  * internal retries. Either way, re-sends by the outbox after a retryable Result are new
  * records: consumers de-duplicate on the `tripline-idempotency-key` header.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type KafkaConfig,
+  type Message,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Incident } from '../../../proto/incident.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -136,7 +145,12 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: SinkDeps): Sink {
 }
 
 /** kafkajs marks its timeouts non-retriable for itself; the outbox can still wait them out. */
-const TIMEOUTS = new Set(['KafkaJSTimeout', 'KafkaJSLockTimeout', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+const TIMEOUTS = new Set([
+  'KafkaJSTimeout',
+  'KafkaJSLockTimeout',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
 
 /**
  * kafkajs wraps the cause of a failed send (after its own retries) in
@@ -155,7 +169,9 @@ export function classify(err: unknown, what: string): Result {
   return retryable(detail);
 }
 
-function kafkajsLogs(log: Logger): () => (entry: { level: logLevel; log: { message: string } & Record<string, unknown> }) => void {
+function kafkajsLogs(
+  log: Logger,
+): () => (entry: { level: logLevel; log: { message: string } & Record<string, unknown> }) => void {
   // kafkajs logs every internal retry; they surface as Results, so they stay at debug.
   return () => (entry) => {
     const { message, ...rest } = entry.log;

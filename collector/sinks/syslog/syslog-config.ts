@@ -32,7 +32,11 @@ export interface SyslogSinkConfig extends BaseSinkConfig {
 
 const SD_ID = /^[\x21-\x7e]{1,32}$/;
 
-export function parseSyslogSinkConfig(raw: Record<string, unknown>, path: string, problems: Problems): SyslogSinkConfig {
+export function parseSyslogSinkConfig(
+  raw: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+): SyslogSinkConfig {
   const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: 100 });
   const oneOf = <T extends string>(key: string, values: readonly T[], dflt: T): T => {
     const v = raw[key] ?? dflt;
@@ -44,7 +48,8 @@ export function parseSyslogSinkConfig(raw: Record<string, unknown>, path: string
   const format = oneOf('format', ['rfc5424', 'cef'] as const, 'rfc5424');
 
   const host = raw.host;
-  if (typeof host !== 'string' || host === '') problems.add(`${path}.host`, 'is required (receiver host name or address)');
+  if (typeof host !== 'string' || host === '')
+    problems.add(`${path}.host`, 'is required (receiver host name or address)');
   const port = raw.port ?? (transport === 'tls' ? 6514 : 514);
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
     problems.add(`${path}.port`, 'must be a port number 1-65535');
@@ -67,7 +72,10 @@ export function parseSyslogSinkConfig(raw: Record<string, unknown>, path: string
   };
   const sdId = raw.sdId ?? 'tripline@32473';
   if (typeof sdId !== 'string' || !SD_ID.test(sdId) || /[= \]"]/.test(sdId) || !/^[^@]+(@\d+(\.\d+)*)?$/.test(sdId)) {
-    problems.add(`${path}.sdId`, 'must be an SD-ID like "name@<enterprise number>" (≤ 32 characters, no = ] " or spaces)');
+    problems.add(
+      `${path}.sdId`,
+      'must be an SD-ID like "name@<enterprise number>" (≤ 32 characters, no = ] " or spaces)',
+    );
   }
 
   const duration = (key: string, dflt: string): number => {
@@ -100,6 +108,16 @@ export function parseSyslogSinkConfig(raw: Record<string, unknown>, path: string
     connectTimeoutMs: duration('connectTimeout', '5s'),
     writeTimeoutMs: duration('writeTimeout', '10s'),
     maxMessageBytes: Number(maxMessageBytes),
-    tls: transport === 'tls' ? (tlsConfig ?? Object.freeze({ caFile: undefined, certFile: undefined, keyFile: undefined, serverName: undefined, insecureSkipVerify: false })) : undefined,
+    tls:
+      transport === 'tls'
+        ? (tlsConfig ??
+          Object.freeze({
+            caFile: undefined,
+            certFile: undefined,
+            keyFile: undefined,
+            serverName: undefined,
+            insecureSkipVerify: false,
+          }))
+        : undefined,
   });
 }

@@ -47,7 +47,12 @@ export function createStreamTransport(opts: StreamTransportOptions): SyslogTrans
   function connect(): Promise<net.Socket | Result> {
     return new Promise((resolve) => {
       const s = opts.tls
-        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, servername: opts.tls.servername ?? sniName(opts.host) })
+        ? tls.connect({
+            ...opts.tls,
+            host: opts.host,
+            port: opts.port,
+            servername: opts.tls.servername ?? sniName(opts.host),
+          })
         : net.connect({ host: opts.host, port: opts.port });
       const ready = opts.tls ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => {

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { createAlertmanagerSink, parseAlertmanagerSinkConfig } from '../../../collector/sinks/alertmanager/alertmanager-sink.js';
+import {
+  createAlertmanagerSink,
+  parseAlertmanagerSinkConfig,
+} from '../../../collector/sinks/alertmanager/alertmanager-sink.js';
 import type { Sink } from '../../../collector/sinks/sink.js';
 import { startAlertmanager } from '../../helpers/alertmanager.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -113,7 +116,9 @@ describe('Alertmanager sink into a real Alertmanager', () => {
     cleanups.push(() => am.stop());
     const sink = sinkFor({ url: am.url, endsAfter: '2h' });
     expect(await sink.send([execIncident()], AbortSignal.timeout(10_000))).toEqual({ status: 'success' });
-    expect(await sink.send([execIncident({ revision: 2, count: 9 })], AbortSignal.timeout(10_000))).toEqual({ status: 'success' });
+    expect(await sink.send([execIncident({ revision: 2, count: 9 })], AbortSignal.timeout(10_000))).toEqual({
+      status: 'success',
+    });
     const held = await am.alerts();
     expect(held).toHaveLength(1);
     expect(held[0]!.annotations.count).toBe('9');
@@ -125,8 +130,12 @@ describe('Alertmanager sink into a real Alertmanager', () => {
     const am = await startAlertmanager({ webhookUrl: hook.url });
     cleanups.push(() => am.stop());
     const down = 'http://127.0.0.1:1';
-    expect(await sinkFor({ urls: [down] }).send([execIncident()], AbortSignal.timeout(10_000))).toMatchObject({ status: 'retryable' });
-    expect(await sinkFor({ urls: [down, am.url] }).send([execIncident()], AbortSignal.timeout(10_000))).toEqual({ status: 'success' });
+    expect(await sinkFor({ urls: [down] }).send([execIncident()], AbortSignal.timeout(10_000))).toMatchObject({
+      status: 'retryable',
+    });
+    expect(await sinkFor({ urls: [down, am.url] }).send([execIncident()], AbortSignal.timeout(10_000))).toEqual({
+      status: 'success',
+    });
     expect(await am.alerts()).toHaveLength(1);
   });
 
@@ -136,7 +145,10 @@ describe('Alertmanager sink into a real Alertmanager', () => {
     cleanups.push(() => am.stop());
     // A startsAt after endsAt is invalid to Alertmanager's API.
     const future = Date.now() + 10 * 3_600_000;
-    const result = await sinkFor({ url: am.url }).send([execIncident({ firstSeenMs: future, lastSeenMs: future })], AbortSignal.timeout(10_000));
+    const result = await sinkFor({ url: am.url }).send(
+      [execIncident({ firstSeenMs: future, lastSeenMs: future })],
+      AbortSignal.timeout(10_000),
+    );
     expect(result).toMatchObject({ status: 'failure', error: expect.stringContaining('HTTP 400') });
   });
 });

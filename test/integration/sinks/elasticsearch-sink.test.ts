@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { createElasticsearchSink, parseElasticsearchSinkConfig } from '../../../collector/sinks/elasticsearch/elasticsearch-sink.js';
+import {
+  createElasticsearchSink,
+  parseElasticsearchSinkConfig,
+} from '../../../collector/sinks/elasticsearch/elasticsearch-sink.js';
 import type { Sink } from '../../../collector/sinks/sink.js';
 import { startFakeElasticsearch, type FakeElasticsearch } from '../../helpers/fake-elasticsearch.js';
 import { connectIncident, execIncident, fileIncident } from './incident-fixture.js';
@@ -45,7 +48,11 @@ describe('Elasticsearch bulk sink (fake Elasticsearch receiver)', () => {
     expect(server.requests[0]!.path).toMatch(/^\/_bulk\?filter_path=/);
 
     const stored = docs(server);
-    expect([...stored.keys()]).toEqual(['inc-unexpected-exec-0001:1', 'inc-unexpected-egress-0001:1', 'inc-protected-path-write-0001:1']);
+    expect([...stored.keys()]).toEqual([
+      'inc-unexpected-exec-0001:1',
+      'inc-unexpected-egress-0001:1',
+      'inc-protected-path-write-0001:1',
+    ]);
     expect(stored.get('inc-unexpected-exec-0001:1')).toMatchObject({
       '@timestamp': new Date(execIncident().lastSeenMs).toISOString(),
       message: 'Unexpected executable /bin/sh in payments/checkout (api)',
@@ -62,7 +69,9 @@ describe('Elasticsearch bulk sink (fake Elasticsearch receiver)', () => {
       event: { category: ['intrusion_detection', 'network'] },
       threat: { tactic: { id: ['TA0011'], name: ['Command and Control'] } },
     });
-    expect(stored.get('inc-protected-path-write-0001:1')).toMatchObject({ file: { path: '/etc/ld.so.preload', name: 'ld.so.preload' } });
+    expect(stored.get('inc-protected-path-write-0001:1')).toMatchObject({
+      file: { path: '/etc/ld.so.preload', name: 'ld.so.preload' },
+    });
   });
 
   it('counts a re-sent batch as delivered (409 on create) without duplicating documents', async () => {
@@ -83,7 +92,10 @@ describe('Elasticsearch bulk sink (fake Elasticsearch receiver)', () => {
     server.rejectItems(/egress/, 1);
     const batch = [execIncident(), connectIncident()];
     const first = await sink.send(batch, AbortSignal.timeout(5000));
-    expect(first).toMatchObject({ status: 'retryable', error: expect.stringContaining('es_rejected_execution_exception') });
+    expect(first).toMatchObject({
+      status: 'retryable',
+      error: expect.stringContaining('es_rejected_execution_exception'),
+    });
     expect(docs(server).size).toBe(1);
     expect(await sink.send(batch, AbortSignal.timeout(5000))).toEqual({ status: 'success' });
     expect(docs(server).size).toBe(2);
@@ -103,7 +115,11 @@ describe('Elasticsearch bulk sink (fake Elasticsearch receiver)', () => {
 
   it('authenticates with an API key, writes to the configured index, and fails on wrong credentials', async () => {
     const server = await es('ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==');
-    const good = sinkFor({ url: server.url, index: 'logs-tripline-default', auth: { apiKey: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==' } });
+    const good = sinkFor({
+      url: server.url,
+      index: 'logs-tripline-default',
+      auth: { apiKey: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==' },
+    });
     expect(await good.sink.send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
     expect(docs(server, 'logs-tripline-default').size).toBe(1);
     const bad = sinkFor({ url: server.url, auth: { apiKey: 'bm9wZTpub3Bl' } });

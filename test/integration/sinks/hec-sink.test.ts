@@ -62,7 +62,12 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
     expect(await sink.send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
     const [event] = receiver.accepted[0]!.events;
     expect(event!.sourcetype).toBe('tripline:ocsf');
-    expect(event!.event).toMatchObject({ class_uid: 2004, category_uid: 2, severity_id: 4, finding_info: { uid: 'inc-unexpected-exec-0001' } });
+    expect(event!.event).toMatchObject({
+      class_uid: 2004,
+      category_uid: 2,
+      severity_id: 4,
+      finding_info: { uid: 'inc-unexpected-exec-0001' },
+    });
   });
 
   it('treats an invalid token as a failure no retry fixes', async () => {
@@ -77,7 +82,10 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
     const receiver = await hec();
     receiver.queueReply({ status: 503, body: { text: 'Server is busy', code: 9 }, headers: { 'retry-after': '7' } });
     const sink = sinkFor({ url: receiver.url });
-    expect(await sink.send([execIncident()], AbortSignal.timeout(5000))).toMatchObject({ status: 'retryable', retryInMillis: 7000 });
+    expect(await sink.send([execIncident()], AbortSignal.timeout(5000))).toMatchObject({
+      status: 'retryable',
+      retryInMillis: 7000,
+    });
     // The next attempt goes through.
     expect(await sink.send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
   });
@@ -97,13 +105,34 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     const receiver = await startFakeHec(TOKEN, { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
     cleanups.push(() => receiver.close());
-    expect(await sinkFor({ url: receiver.url, tls: { caFile: cert } }).send([execIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
+    expect(
+      await sinkFor({ url: receiver.url, tls: { caFile: cert } }).send([execIncident()], AbortSignal.timeout(5000)),
+    ).toEqual({ status: 'success' });
     expect(await sinkFor({ url: receiver.url }).send([execIncident()], AbortSignal.timeout(5000))).toMatchObject({
       status: 'failure',
       error: expect.stringContaining('TLS verification failed'),

@@ -3,7 +3,13 @@ import type { TriplineEvent, WorkloadRef } from '../../../proto/events.js';
 import { workloadKey } from '../../../proto/events.js';
 import type { Incident, RuleId, Severity } from '../../../proto/incident.js';
 
-const WORKLOAD: WorkloadRef = { cluster: 'prod-eu', namespace: 'payments', kind: 'Deployment', name: 'checkout', container: 'api' };
+const WORKLOAD: WorkloadRef = {
+  cluster: 'prod-eu',
+  namespace: 'payments',
+  kind: 'Deployment',
+  name: 'checkout',
+  container: 'api',
+};
 
 function header(timeNs: number) {
   return {
@@ -25,13 +31,41 @@ function header(timeNs: number) {
 }
 
 export function execIncident(overrides: Partial<Incident> = {}): Incident {
-  const evidence: TriplineEvent = { ...header(1_764_100_000_000_000_000), kind: 'exec', argvTruncated: false, cwd: '/app', writtenByContainer: false };
-  return incident('unexpected-exec', 'high', 78, '/bin/sh', 'Unexpected executable /bin/sh in payments/checkout (api)', evidence, overrides);
+  const evidence: TriplineEvent = {
+    ...header(1_764_100_000_000_000_000),
+    kind: 'exec',
+    argvTruncated: false,
+    cwd: '/app',
+    writtenByContainer: false,
+  };
+  return incident(
+    'unexpected-exec',
+    'high',
+    78,
+    '/bin/sh',
+    'Unexpected executable /bin/sh in payments/checkout (api)',
+    evidence,
+    overrides,
+  );
 }
 
 export function connectIncident(overrides: Partial<Incident> = {}): Incident {
-  const evidence: TriplineEvent = { ...header(1_764_100_001_000_000_000), kind: 'connect', protocol: 'tcp', ip: '203.0.113.9', port: 4444 };
-  return incident('unexpected-egress', 'medium', 55, 'tcp/203.0.113.9:4444', 'Unexpected egress to 203.0.113.9:4444/tcp', evidence, overrides);
+  const evidence: TriplineEvent = {
+    ...header(1_764_100_001_000_000_000),
+    kind: 'connect',
+    protocol: 'tcp',
+    ip: '203.0.113.9',
+    port: 4444,
+  };
+  return incident(
+    'unexpected-egress',
+    'medium',
+    55,
+    'tcp/203.0.113.9:4444',
+    'Unexpected egress to 203.0.113.9:4444/tcp',
+    evidence,
+    overrides,
+  );
 }
 
 export function fileIncident(overrides: Partial<Incident> = {}): Incident {
@@ -44,10 +78,26 @@ export function fileIncident(overrides: Partial<Incident> = {}): Incident {
     flags: 0o101,
     resolved: true,
   };
-  return incident('protected-path-write', 'critical', 95, '/etc/ld.so.preload', 'Write to protected path /etc/ld.so.preload', evidence, overrides);
+  return incident(
+    'protected-path-write',
+    'critical',
+    95,
+    '/etc/ld.so.preload',
+    'Write to protected path /etc/ld.so.preload',
+    evidence,
+    overrides,
+  );
 }
 
-function incident(rule: RuleId, severity: Severity, score: number, key: string, summary: string, evidence: TriplineEvent, o: Partial<Incident>): Incident {
+function incident(
+  rule: RuleId,
+  severity: Severity,
+  score: number,
+  key: string,
+  summary: string,
+  evidence: TriplineEvent,
+  o: Partial<Incident>,
+): Incident {
   const workload = o.workload ?? WORKLOAD;
   return {
     id: `inc-${rule}-0001`,

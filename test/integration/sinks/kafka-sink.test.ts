@@ -33,7 +33,13 @@ function sinkFor(raw: Record<string, unknown>): Sink {
 async function consume(brokers: string[], topic: string): Promise<EachMessagePayload[]> {
   const kafka = new Kafka({ clientId: 'test-consumer', brokers, logLevel: logLevel.NOTHING });
   // The mock needs a short session timeout, with fetch waits below it.
-  const consumer: Consumer = kafka.consumer({ groupId: `g-${topic}`, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200, rebalanceTimeout: 6000 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: `g-${topic}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 200,
+    rebalanceTimeout: 6000,
+  });
   cleanups.push(() => consumer.disconnect());
   const received: EachMessagePayload[] = [];
   await consumer.connect();
@@ -80,7 +86,9 @@ describe('Kafka sink into librdkafka mock brokers', () => {
     expect(finding).toMatchObject({
       class_uid: 2004,
       severity_id: 3,
-      finding_info: { attacks: [{ technique: { uid: 'T1071' }, tactic: { uid: 'TA0011', name: 'Command and Control' } }] },
+      finding_info: {
+        attacks: [{ technique: { uid: 'T1071' }, tactic: { uid: 'TA0011', name: 'Command and Control' } }],
+      },
       evidences: [{ dst_endpoint: { ip: '203.0.113.9', port: 4444 }, connection_info: { protocol_name: 'tcp' } }],
     });
     expect(received[0]!.message.headers?.['tripline-schema']?.toString()).toMatch(/^ocsf\//);

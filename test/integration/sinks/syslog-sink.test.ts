@@ -14,7 +14,11 @@ afterEach(async () => {
 
 function sinkFor(raw: Record<string, unknown>): { sink: Sink; registry: Registry } {
   const problems = new Problems();
-  const config = parseSyslogSinkConfig({ id: 'siem', type: 'syslog', host: '127.0.0.1', hostname: 'collector-0', ...raw }, 'sinks[0]', problems);
+  const config = parseSyslogSinkConfig(
+    { id: 'siem', type: 'syslog', host: '127.0.0.1', hostname: 'collector-0', ...raw },
+    'sinks[0]',
+    problems,
+  );
   expect(problems.all).toEqual([]);
   const registry = new Registry();
   const sink = createSyslogSink(config, { log: silentLogger(), registry });
@@ -68,12 +72,25 @@ describe('syslog sink into a real rsyslogd', () => {
 
   it('delivers CEF lines over TLS (RFC 5425) verified against the receiver certificate', async () => {
     const server = await rsyslog({ tls: true });
-    const { sink } = sinkFor({ port: server.port, transport: 'tls', format: 'cef', facility: 'authpriv', tls: { caFile: server.caFile } });
+    const { sink } = sinkFor({
+      port: server.port,
+      transport: 'tls',
+      format: 'cef',
+      facility: 'authpriv',
+      tls: { caFile: server.caFile },
+    });
     const result = await sink.send([connectIncident({ summary: 'egress | to=x' })], AbortSignal.timeout(10_000));
     expect(result).toEqual({ status: 'success' });
 
     const [rec] = await server.waitForRecords(1);
-    expect(rec).toMatchObject({ hostname: 'collector-0', appname: 'tripline', msgid: 'unexpected-egress', facility: 10, severity: 4, sd: '-' });
+    expect(rec).toMatchObject({
+      hostname: 'collector-0',
+      appname: 'tripline',
+      msgid: 'unexpected-egress',
+      facility: 10,
+      severity: 4,
+      sd: '-',
+    });
     expect(rec!.msg).toMatch(/^CEF:0\|Tripline\|Tripline\|[^|]+\|unexpected-egress\|egress \\\| to=x\|5\|/);
     const ext = rec!.msg.split('|').slice(7).join('|');
     expect(ext).toContain('dst=203.0.113.9 dpt=4444 proto=TCP');
@@ -118,7 +135,9 @@ describe('syslog sink into a real rsyslogd', () => {
   it('sends one unframed RFC 5424 datagram per incident over UDP', async () => {
     const server = await rsyslog({ udp: true });
     const { sink } = sinkFor({ port: server.udpPort, transport: 'udp', format: 'cef' });
-    expect(await sink.send([execIncident(), connectIncident()], AbortSignal.timeout(5000))).toEqual({ status: 'success' });
+    expect(await sink.send([execIncident(), connectIncident()], AbortSignal.timeout(5000))).toEqual({
+      status: 'success',
+    });
     const recs = await server.waitForRecords(2);
     expect(recs.map((r) => r.msgid).sort()).toEqual(['unexpected-egress', 'unexpected-exec']);
     // No octet count leaked into the message: CEF starts the MSG part.

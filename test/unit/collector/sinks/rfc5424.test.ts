@@ -1,14 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { escapeSdValue, frame, headerField, structuredData, syslogMessage, truncateUtf8 } from '../../../../collector/sinks/syslog/rfc5424.js';
+import {
+  escapeSdValue,
+  frame,
+  headerField,
+  structuredData,
+  syslogMessage,
+  truncateUtf8,
+} from '../../../../collector/sinks/syslog/rfc5424.js';
 import { execIncident, fileIncident } from '../../../integration/sinks/incident-fixture.js';
 
-const opts = { format: 'rfc5424' as const, facility: 16, hostname: 'collector-0', appName: 'tripline', procId: '42', sdId: 'tripline@32473' };
+const opts = {
+  format: 'rfc5424' as const,
+  facility: 16,
+  hostname: 'collector-0',
+  appName: 'tripline',
+  procId: '42',
+  sdId: 'tripline@32473',
+};
 
 describe('RFC 5424 messages', () => {
   it('computes PRI from facility and severity and fills the header fields', () => {
     const m = syslogMessage(execIncident(), opts);
     // local0 (16) * 8 + err (3)
-    expect(m.startsWith(`<131>1 ${new Date(execIncident().lastSeenMs).toISOString()} collector-0 tripline 42 unexpected-exec [tripline@32473 `)).toBe(true);
+    expect(
+      m.startsWith(
+        `<131>1 ${new Date(execIncident().lastSeenMs).toISOString()} collector-0 tripline 42 unexpected-exec [tripline@32473 `,
+      ),
+    ).toBe(true);
     expect(m.endsWith('] Unexpected executable /bin/sh in payments/checkout (api)')).toBe(true);
     expect(syslogMessage(fileIncident(), opts).startsWith('<130>1 ')).toBe(true);
   });

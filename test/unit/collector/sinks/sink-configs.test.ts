@@ -13,7 +13,10 @@ import { parseSyslogSinkConfig } from '../../../../collector/sinks/syslog/syslog
 const dir = mkdtempSync(join(tmpdir(), 'tripline-sink-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function parse<T>(fn: (raw: Record<string, unknown>, path: string, p: Problems) => T, raw: Record<string, unknown>): { config: T; problems: readonly string[] } {
+function parse<T>(
+  fn: (raw: Record<string, unknown>, path: string, p: Problems) => T,
+  raw: Record<string, unknown>,
+): { config: T; problems: readonly string[] } {
   const problems = new Problems();
   const config = fn(raw, 'sinks[1]', problems);
   return { config, problems: problems.all };
@@ -21,9 +24,22 @@ function parse<T>(fn: (raw: Record<string, unknown>, path: string, p: Problems) 
 
 describe('syslog sink config', () => {
   it('fills defaults and freezes', () => {
-    const { config, problems } = parse(parseSyslogSinkConfig, { id: 's', type: 'syslog', host: 'siem', transport: 'tls' });
+    const { config, problems } = parse(parseSyslogSinkConfig, {
+      id: 's',
+      type: 'syslog',
+      host: 'siem',
+      transport: 'tls',
+    });
     expect(problems).toEqual([]);
-    expect(config).toMatchObject({ port: 6514, framing: 'octet-counting', format: 'rfc5424', facility: 16, appName: 'tripline', sdId: 'tripline@32473', maxBatch: 100 });
+    expect(config).toMatchObject({
+      port: 6514,
+      framing: 'octet-counting',
+      format: 'rfc5424',
+      facility: 16,
+      appName: 'tripline',
+      sdId: 'tripline@32473',
+      maxBatch: 100,
+    });
     expect(config.tls).toMatchObject({ insecureSkipVerify: false });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -56,7 +72,13 @@ describe('HEC sink config', () => {
   it('appends the event endpoint to a base URL and reads the token from a file', () => {
     const tokenFile = join(dir, 'hec-token');
     writeFileSync(tokenFile, 'abc-123\n');
-    const { config, problems } = parse(parseHecSinkConfig, { id: 'h', type: 'hec', url: 'https://splunk:8088', tokenFile, format: 'ocsf' });
+    const { config, problems } = parse(parseHecSinkConfig, {
+      id: 'h',
+      type: 'hec',
+      url: 'https://splunk:8088',
+      tokenFile,
+      format: 'ocsf',
+    });
     expect(problems).toEqual([]);
     expect(config.url.href).toBe('https://splunk:8088/services/collector/event');
     expect(config.token).toBe('abc-123');
@@ -64,7 +86,13 @@ describe('HEC sink config', () => {
   });
 
   it('reports a missing token, a bad URL, format and channel together', () => {
-    const { problems } = parse(parseHecSinkConfig, { id: 'h', type: 'hec', url: 'ftp://x', format: 'xml', channel: 'nope' });
+    const { problems } = parse(parseHecSinkConfig, {
+      id: 'h',
+      type: 'hec',
+      url: 'ftp://x',
+      format: 'xml',
+      channel: 'nope',
+    });
     expect(problems).toEqual([
       'sinks[1].url: must be an http(s) URL of the HEC endpoint, e.g. https://splunk:8088',
       'sinks[1]: needs exactly one of token and tokenFile',
@@ -76,7 +104,14 @@ describe('HEC sink config', () => {
 
 describe('Elasticsearch sink config', () => {
   it('accepts basic auth or an API key, not both', () => {
-    expect(parse(parseElasticsearchSinkConfig, { id: 'e', type: 'elasticsearch', url: 'http://es:9200', auth: { apiKey: 'k' } }).config.auth).toEqual({ kind: 'apiKey', apiKey: 'k' });
+    expect(
+      parse(parseElasticsearchSinkConfig, {
+        id: 'e',
+        type: 'elasticsearch',
+        url: 'http://es:9200',
+        auth: { apiKey: 'k' },
+      }).config.auth,
+    ).toEqual({ kind: 'apiKey', apiKey: 'k' });
     const { problems } = parse(parseElasticsearchSinkConfig, {
       id: 'e',
       type: 'elasticsearch',
@@ -93,10 +128,27 @@ describe('Elasticsearch sink config', () => {
 
 describe('Kafka sink config', () => {
   it('defaults and SASL problems', () => {
-    const ok = parse(parseKafkaSinkConfig, { id: 'k', type: 'kafka', brokers: ['b1:9092'], topic: 'tripline.incidents' });
+    const ok = parse(parseKafkaSinkConfig, {
+      id: 'k',
+      type: 'kafka',
+      brokers: ['b1:9092'],
+      topic: 'tripline.incidents',
+    });
     expect(ok.problems).toEqual([]);
-    expect(ok.config).toMatchObject({ format: 'json', idempotent: false, compression: 'none', maxBatch: 500, clientId: 'tripline-collector' });
-    const bad = parse(parseKafkaSinkConfig, { id: 'k', type: 'kafka', brokers: ['b1'], topic: 'a b', sasl: { mechanism: 'kerberos' } });
+    expect(ok.config).toMatchObject({
+      format: 'json',
+      idempotent: false,
+      compression: 'none',
+      maxBatch: 500,
+      clientId: 'tripline-collector',
+    });
+    const bad = parse(parseKafkaSinkConfig, {
+      id: 'k',
+      type: 'kafka',
+      brokers: ['b1'],
+      topic: 'a b',
+      sasl: { mechanism: 'kerberos' },
+    });
     expect(bad.problems).toEqual([
       'sinks[1].brokers: must list bootstrap brokers as "host:port"',
       'sinks[1].topic: must be a Kafka topic name (letters, digits, ".", "_", "-"; ≤ 249)',
@@ -126,7 +178,10 @@ describe('Kafka client settings', () => {
     expect(client.ssl).toMatchObject({ rejectUnauthorized: true, servername: 'kafka.internal' });
     expect(String((client.ssl as { ca: Buffer }).ca)).toContain('not-parsed-here');
     expect(client.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'tripline', password: 'pw' });
-    expect(kafkaClientConfig({ ...config, tls: undefined, sasl: undefined }, silentLogger())).toMatchObject({ ssl: undefined, sasl: undefined });
+    expect(kafkaClientConfig({ ...config, tls: undefined, sasl: undefined }, silentLogger())).toMatchObject({
+      ssl: undefined,
+      sasl: undefined,
+    });
   });
 });
 
@@ -136,7 +191,14 @@ describe('Alertmanager sink config', () => {
     expect(ok.problems).toEqual([]);
     expect(ok.config.urls.map((u) => u.href)).toEqual(['http://am:9093/api/v2/alerts']);
     expect(ok.config.endsAfterMs).toBe(3_600_000);
-    const bad = parse(parseAlertmanagerSinkConfig, { id: 'a', type: 'alertmanager', urls: [], endsAfter: '10s', generatorUrl: 'not a url {id}', extraLabels: { 'bad-name': 'x', __x: 'y' } });
+    const bad = parse(parseAlertmanagerSinkConfig, {
+      id: 'a',
+      type: 'alertmanager',
+      urls: [],
+      endsAfter: '10s',
+      generatorUrl: 'not a url {id}',
+      extraLabels: { 'bad-name': 'x', __x: 'y' },
+    });
     expect(bad.problems).toEqual([
       'sinks[1].urls: must list at least one Alertmanager URL (or give url)',
       'sinks[1].endsAfter: must be a duration of at least 1m',

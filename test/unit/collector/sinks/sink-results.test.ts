@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import {
+  KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
+} from 'kafkajs';
 import { bulkResult } from '../../../../collector/sinks/elasticsearch/elasticsearch-sink.js';
 import { hecResult } from '../../../../collector/sinks/hec/hec-sink.js';
 import { parseRetryAfter, resultForStatus } from '../../../../collector/sinks/http-post.js';
@@ -17,11 +23,17 @@ describe('HTTP status and Retry-After', () => {
 
   it('retries 408, 429 and 5xx but not 501/505 or other 4xx', () => {
     expect(resultForStatus(response(204), 'x')).toEqual({ status: 'success' });
-    expect(resultForStatus(response(429, '', { 'retry-after': '3' }), 'x')).toMatchObject({ status: 'retryable', retryInMillis: 3000 });
+    expect(resultForStatus(response(429, '', { 'retry-after': '3' }), 'x')).toMatchObject({
+      status: 'retryable',
+      retryInMillis: 3000,
+    });
     expect(resultForStatus(response(503), 'x').status).toBe('retryable');
     expect(resultForStatus(response(408), 'x').status).toBe('retryable');
     expect(resultForStatus(response(501), 'x').status).toBe('failure');
-    expect(resultForStatus(response(400, '{"error":"bad"}'), 'x')).toEqual({ status: 'failure', error: 'x: HTTP 400 {"error":"bad"}' });
+    expect(resultForStatus(response(400, '{"error":"bad"}'), 'x')).toEqual({
+      status: 'failure',
+      error: 'x: HTTP 400 {"error":"bad"}',
+    });
   });
 });
 
@@ -39,22 +51,42 @@ describe('HEC replies', () => {
 });
 
 describe('Elasticsearch bulk replies', () => {
-  const item = (status: number, type?: string) => ({ create: { status, _id: `id-${status}`, ...(type ? { error: { type, reason: 'why' } } : {}) } });
+  const item = (status: number, type?: string) => ({
+    create: { status, _id: `id-${status}`, ...(type ? { error: { type, reason: 'why' } } : {}) },
+  });
 
   it('is success when every item was created or already existed', () => {
-    const r = bulkResult({ errors: true, items: [item(201), item(409, 'version_conflict_engine_exception')] }, 2, undefined);
+    const r = bulkResult(
+      { errors: true, items: [item(201), item(409, 'version_conflict_engine_exception')] },
+      2,
+      undefined,
+    );
     expect(r.result).toEqual({ status: 'success' });
     expect(r.counts).toEqual({ created: 1, duplicate: 1, retryable: 0, rejected: 0 });
   });
 
   it('is retryable when any item can be retried, even beside rejected ones', () => {
-    const r = bulkResult({ errors: true, items: [item(201), item(429, 'es_rejected_execution_exception'), item(400, 'mapper_parsing_exception')] }, 3, 5000);
-    expect(r.result).toMatchObject({ status: 'retryable', retryInMillis: 5000, error: expect.stringContaining('1 rejected for good') });
+    const r = bulkResult(
+      {
+        errors: true,
+        items: [item(201), item(429, 'es_rejected_execution_exception'), item(400, 'mapper_parsing_exception')],
+      },
+      3,
+      5000,
+    );
+    expect(r.result).toMatchObject({
+      status: 'retryable',
+      retryInMillis: 5000,
+      error: expect.stringContaining('1 rejected for good'),
+    });
   });
 
   it('is a failure naming the rejected items when nothing can be retried', () => {
     const r = bulkResult({ errors: true, items: [item(201), item(400, 'mapper_parsing_exception')] }, 2, undefined);
-    expect(r.result).toMatchObject({ status: 'failure', error: expect.stringContaining('id-400: 400 mapper_parsing_exception') });
+    expect(r.result).toMatchObject({
+      status: 'failure',
+      error: expect.stringContaining('id-400: 400 mapper_parsing_exception'),
+    });
   });
 
   it('does not call a reply with missing items a success', () => {
@@ -68,9 +100,18 @@ const make = (C: unknown, ...args: unknown[]): Error => new (C as new (...a: unk
 describe('Kafka errors', () => {
   it('retries connection trouble and gives up on authentication and record errors', () => {
     const conn = new KafkaJSConnectionError('Connection error: ECONNREFUSED');
-    expect(classify(new KafkaJSNumberOfRetriesExceeded(conn, { retryCount: 2, retryTime: 100 }), 'produce').status).toBe('retryable');
-    expect(classify(make(KafkaJSSASLAuthenticationError, 'SASL PLAIN authentication failed'), 'connect').status).toBe('failure');
-    const tooLarge = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'too large' } as unknown as Error);
+    expect(
+      classify(new KafkaJSNumberOfRetriesExceeded(conn, { retryCount: 2, retryTime: 100 }), 'produce').status,
+    ).toBe('retryable');
+    expect(classify(make(KafkaJSSASLAuthenticationError, 'SASL PLAIN authentication failed'), 'connect').status).toBe(
+      'failure',
+    );
+    const tooLarge = new KafkaJSProtocolError({
+      type: 'MESSAGE_TOO_LARGE',
+      code: 10,
+      retriable: false,
+      message: 'too large',
+    } as unknown as Error);
     expect(classify(make(KafkaJSNonRetriableError, tooLarge, { cause: tooLarge }), 'produce')).toMatchObject({
       status: 'failure',
       error: expect.stringContaining('too large'),
