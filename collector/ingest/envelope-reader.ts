@@ -163,32 +163,65 @@ export function createEnvelopeReader(): EnvelopeReader {
     numbers = names = undefined;
     while (c.pos < stop) {
       const tag = c.uint32();
-      const f = tag >>> 3;
-      if (field === 10) {
-        if (f === 1) (c.expect(tag, 0), (flagA = c.bool()));
-        else if (f === 2) (c.expect(tag, 2), (text = c.string()));
-        else if (f === 3) (c.expect(tag, 0), (flagB = c.bool()));
-        else c.skip(tag & 7);
-      } else if (field === 11) {
-        if (f === 1) {
+      // One switch over (payload field, sub-field) keeps this a single loop per payload.
+      switch ((field << 4) | (tag >>> 3)) {
+        case (10 << 4) | 1: // ProcessExec.argv_truncated
+          c.expect(tag, 0);
+          flagA = c.bool();
+          break;
+        case (10 << 4) | 2: // ProcessExec.cwd
+          c.expect(tag, 2);
+          text = c.string();
+          break;
+        case (10 << 4) | 3: // ProcessExec.written_by_container
+          c.expect(tag, 0);
+          flagB = c.bool();
+          break;
+        case (11 << 4) | 1: // SyscallSet.numbers, packed or not
           numbers ??= [];
           if ((tag & 7) === 2) {
             const end = c.delimited();
             while (c.pos < end) numbers.push(c.uint32());
-          } else (c.expect(tag, 0), numbers.push(c.uint32()));
-        } else if (f === 2) (c.expect(tag, 2), (names ??= []).push(c.string()));
-        else if (f === 3) (c.expect(tag, 2), (text = c.string()));
-        else c.skip(tag & 7);
-      } else if (field === 12) {
-        if (f === 1) (c.expect(tag, 0), (num = c.int32()));
-        else if (f === 2) (c.expect(tag, 2), (text = c.string()));
-        else if (f === 3) (c.expect(tag, 2), (text2 = c.string()));
-        else if (f === 4) (c.expect(tag, 0), (num2 = c.uint32()));
-        else if (f === 5) (c.expect(tag, 0), (flagA = c.bool()));
-        else c.skip(tag & 7);
-      } else if (f === 1) (c.expect(tag, 0), (num = c.int32()));
-      else if (f === 2) (c.expect(tag, 2), readAddress(c));
-      else c.skip(tag & 7);
+          } else {
+            c.expect(tag, 0);
+            numbers.push(c.uint32());
+          }
+          break;
+        case (11 << 4) | 2: // SyscallSet.names
+          c.expect(tag, 2);
+          (names ??= []).push(c.string());
+          break;
+        case (11 << 4) | 3: // SyscallSet.arch
+        case (12 << 4) | 2: // FileWrite.path
+          c.expect(tag, 2);
+          text = c.string();
+          break;
+        case (12 << 4) | 1: // FileWrite.op
+        case (13 << 4) | 1: // Listen.protocol
+        case (14 << 4) | 1: // Connect.protocol
+          c.expect(tag, 0);
+          num = c.int32();
+          break;
+        case (12 << 4) | 3: // FileWrite.old_path
+          c.expect(tag, 2);
+          text2 = c.string();
+          break;
+        case (12 << 4) | 4: // FileWrite.flags
+          c.expect(tag, 0);
+          num2 = c.uint32();
+          break;
+        case (12 << 4) | 5: // FileWrite.resolved
+          c.expect(tag, 0);
+          flagA = c.bool();
+          break;
+        case (13 << 4) | 2: // Listen.local
+        case (14 << 4) | 2: // Connect.remote
+          c.expect(tag, 2);
+          readAddress(c);
+          break;
+        default:
+          c.skip(tag & 7);
+      }
     }
     c.end = outerEnd;
   }
@@ -201,15 +234,22 @@ export function createEnvelopeReader(): EnvelopeReader {
     ipStart = ipLength = num2 = 0;
     while (c.pos < stop) {
       const tag = c.uint32();
-      const f = tag >>> 3;
-      if (f === 1) {
-        c.expect(tag, 2);
-        const end = c.delimited();
-        ipStart = c.pos;
-        ipLength = end - c.pos;
-        c.pos = end;
-      } else if (f === 2) (c.expect(tag, 0), (num2 = c.uint32()));
-      else c.skip(tag & 7);
+      switch (tag >>> 3) {
+        case 1: {
+          c.expect(tag, 2);
+          const end = c.delimited();
+          ipStart = c.pos;
+          ipLength = end - c.pos;
+          c.pos = end;
+          break;
+        }
+        case 2:
+          c.expect(tag, 0);
+          num2 = c.uint32();
+          break;
+        default:
+          c.skip(tag & 7);
+      }
     }
     c.end = outerEnd;
   }
@@ -308,8 +348,10 @@ function readWorkload(c: WireCursor): WorkloadRef {
   while (c.pos < stop) {
     const tag = c.uint32();
     const f = tag >>> 3;
-    if (f >= 1 && f <= 5) (c.expect(tag, 2), (w[f - 1] = c.string()));
-    else c.skip(tag & 7);
+    if (f >= 1 && f <= 5) {
+      c.expect(tag, 2);
+      w[f - 1] = c.string();
+    } else c.skip(tag & 7);
   }
   c.end = outerEnd;
   return { cluster: w[0]!, namespace: w[1]!, kind: w[2]!, name: w[3]!, container: w[4]! };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventFromWire, reportFromWire, tripline } from '../../../../proto/codec.js';
+import type { TriplineEvent } from '../../../../proto/events.js';
 import { encodeBatch } from '../../../../proto/ingest-service.js';
 import { createBatchDecoder, type BatchDecodeResult } from '../../../../collector/ingest/batch-decoder.js';
 import { realisticEnvelope } from '../../../../bench/ingest/realistic-batches.js';
@@ -16,7 +17,7 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
   }
   if (wire.envelopes.length > max) return { ok: false, reason: 'too_many_envelopes', error: '' };
   const kinds = ['exec', 'syscalls', 'file', 'listen', 'connect'];
-  const events = [];
+  const events: TriplineEvent[] = [];
   const perKind = [0, 0, 0, 0, 0];
   let rejected = 0;
   let firstRejection: string | undefined;
@@ -46,7 +47,7 @@ function variety(): tripline.v1.IEnvelope[] {
   const connect = base(8);
   const syscalls = base(19);
   out.push(
-    { ...file, fileWrite: { ...file.fileWrite, op: 9 } },
+    { ...file, fileWrite: { ...file.fileWrite, op: 9 as tripline.v1.FileOp } },
     { ...file, fileWrite: { ...file.fileWrite, path: '' } },
     { ...file, fileWrite: { ...file.fileWrite, op: -1 } },
     { ...file, kind: pb.EventKind.EVENT_KIND_LISTEN },
