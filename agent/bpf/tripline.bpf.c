@@ -233,7 +233,7 @@ SEC("raw_tracepoint/sys_enter")
 int tl_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 nr = ctx->args[1];
-	if (nr >= TL_SYSCALL_MAX || is_self())
+	if (nr >= TL_SYSCALL_MAX)
 		return 0;
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	struct tl_bits *bits = bpf_map_lookup_elem(&syscall_bits, &cgroup_id);
@@ -247,6 +247,10 @@ int tl_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 *word = &bits->words[(nr >> 6) & (TL_SYSCALL_MAX / 64 - 1)];
 	__u64 mask = 1ULL << (nr & 63);
 	if (*word & mask)
+		return 0;
+	/* Checked only here, off the common path; the agent never sets a bit, so its
+	 * cgroup neighbours still report the syscalls it uses. */
+	if (is_self())
 		return 0;
 	if (__sync_fetch_and_or(word, mask) & mask)
 		return 0; /* another CPU reported it first */
