@@ -36,7 +36,9 @@ export interface KafkaSinkConfig extends BaseSinkConfig {
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export function parseKafkaSinkConfig(raw: Record<string, unknown>, path: string, problems: Problems): KafkaSinkConfig {
-  const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: 500 });
+  // Kafka bounds a produce request's record batch (message.max.bytes, 1 MiB by default):
+  // 100 incidents of 1-6 KiB each stay well below it.
+  const base = parseBaseSinkConfig(raw, path, problems, { maxBatch: 100 });
   const brokers = raw.brokers;
   if (
     !Array.isArray(brokers) ||

@@ -139,7 +139,7 @@ describe('Kafka sink config', () => {
       format: 'json',
       idempotent: false,
       compression: 'none',
-      maxBatch: 500,
+      maxBatch: 100,
       clientId: 'tripline-collector',
     });
     const bad = parse(parseKafkaSinkConfig, {
