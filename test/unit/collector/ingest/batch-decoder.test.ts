@@ -49,7 +49,7 @@ function variety(): tripline.v1.IEnvelope[] {
   out.push(
     { ...file, fileWrite: { ...file.fileWrite, op: 9 as tripline.v1.FileOp } },
     { ...file, fileWrite: { ...file.fileWrite, path: '' } },
-    { ...file, fileWrite: { ...file.fileWrite, op: -1 } },
+    { ...file, fileWrite: { ...file.fileWrite, op: -1 as tripline.v1.FileOp } },
     { ...file, kind: pb.EventKind.EVENT_KIND_LISTEN },
     { ...file, container: null },
     { ...file, process: null },
