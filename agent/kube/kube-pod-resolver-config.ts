@@ -25,22 +25,35 @@ const KEYS = ['kubeconfig', 'nodeName', 'deletedPodGrace', 'maxWaiting', 'maxWai
  * Reads the section at `path`. `nodeName` defaults to the NODE_NAME environment variable,
  * which the DaemonSet sets from the downward API (spec.nodeName).
  */
-export function parseKubePodResolverConfig(raw: unknown, problems: Problems, path = 'kubernetes', env: NodeJS.ProcessEnv = process.env): KubePodResolverConfig {
+export function parseKubePodResolverConfig(
+  raw: unknown,
+  problems: Problems,
+  path = 'kubernetes',
+  env: NodeJS.ProcessEnv = process.env,
+): KubePodResolverConfig {
   const o = section(raw, path, problems);
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) problems.add(`${path}.${k}`, `unknown setting; expected one of ${KEYS.join(', ')}`);
+  for (const k of Object.keys(o))
+    if (!KEYS.includes(k)) problems.add(`${path}.${k}`, `unknown setting; expected one of ${KEYS.join(', ')}`);
   const kubeconfig = o.kubeconfig ?? 'in-cluster';
-  if (typeof kubeconfig !== 'string' || kubeconfig === '') problems.add(`${path}.kubeconfig`, 'must be "in-cluster" or a kubeconfig file path');
+  if (typeof kubeconfig !== 'string' || kubeconfig === '')
+    problems.add(`${path}.kubeconfig`, 'must be "in-cluster" or a kubeconfig file path');
   const nodeName = o.nodeName ?? env.NODE_NAME;
   if (typeof nodeName !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) {
-    problems.add(`${path}.nodeName`, 'must be the node name (set it, or NODE_NAME from the downward API spec.nodeName)');
+    problems.add(
+      `${path}.nodeName`,
+      'must be the node name (set it, or NODE_NAME from the downward API spec.nodeName)',
+    );
   }
   const backoff = section(o.watchBackoff ?? {}, `${path}.watchBackoff`, problems);
-  for (const k of Object.keys(backoff)) if (!['initial', 'max'].includes(k)) problems.add(`${path}.watchBackoff.${k}`, 'unknown setting; expected one of initial, max');
+  for (const k of Object.keys(backoff))
+    if (!['initial', 'max'].includes(k))
+      problems.add(`${path}.watchBackoff.${k}`, 'unknown setting; expected one of initial, max');
   const initialMs = duration(backoff.initial, 500, `${path}.watchBackoff.initial`, problems);
   const maxMs = duration(backoff.max, 30_000, `${path}.watchBackoff.max`, problems);
   if (initialMs > maxMs) problems.add(`${path}.watchBackoff.initial`, 'must not exceed max');
   const maxWaiting = o.maxWaiting ?? 1024;
-  if (!Number.isInteger(maxWaiting) || (maxWaiting as number) < 0) problems.add(`${path}.maxWaiting`, 'must be a non-negative integer');
+  if (!Number.isInteger(maxWaiting) || (maxWaiting as number) < 0)
+    problems.add(`${path}.maxWaiting`, 'must be a non-negative integer');
   return Object.freeze({
     kubeconfig: String(kubeconfig),
     nodeName: String(nodeName ?? ''),

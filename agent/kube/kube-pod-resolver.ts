@@ -60,7 +60,12 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
   const { config } = opts;
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ component: 'kube-pod-resolver' });
-  const waits = counter(opts.registry, 'tripline_agent_kube_pod_waits_total', 'Lookups that waited for an unknown pod, by outcome.', ['result']);
+  const waits = counter(
+    opts.registry,
+    'tripline_agent_kube_pod_waits_total',
+    'Lookups that waited for an unknown pod, by outcome.',
+    ['result'],
+  );
   const pods = new Map<string, PodEntry>();
   const containers = new Map<string, ContainerEntry>();
   const waiters = new Set<Waiter>();
@@ -72,7 +77,11 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
     const entry = pods.get(uid);
     if (entry) entry.pod = pod;
     else pods.set(uid, { pod, deletedAt: 0 });
-    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
+    const statuses = [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+      ...(pod.status?.ephemeralContainerStatuses ?? []),
+    ];
     for (const s of statuses) {
       // A restarted container gets a new id; the old one stays mapped so its late
       // events still resolve, until the pod itself is forgotten.
@@ -103,10 +112,19 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
 
   function info(pod: V1Pod, containerName: string, digest: string): PodInfo | undefined {
     const spec = pod.spec;
-    const c = spec?.containers.find((x) => x.name === containerName) ?? spec?.initContainers?.find((x) => x.name === containerName) ?? spec?.ephemeralContainers?.find((x) => x.name === containerName);
+    const c =
+      spec?.containers.find((x) => x.name === containerName) ??
+      spec?.initContainers?.find((x) => x.name === containerName) ??
+      spec?.ephemeralContainers?.find((x) => x.name === containerName);
     if (!c) return undefined;
     const owner = podWorkload(pod);
-    const workload: WorkloadRef = { cluster: opts.cluster, namespace: pod.metadata?.namespace ?? '', kind: owner.kind, name: owner.name, container: containerName };
+    const workload: WorkloadRef = {
+      cluster: opts.cluster,
+      namespace: pod.metadata?.namespace ?? '',
+      kind: owner.kind,
+      name: owner.name,
+      container: containerName,
+    };
     return {
       workload,
       image: c.image ?? '',
@@ -126,7 +144,13 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
     // started; until then a pod with a single container can only mean that one.
     const p = podUid ? live(podUid) : undefined;
     const spec = p?.pod.spec;
-    if (p && spec && spec.containers.length === 1 && !spec.initContainers?.length && !spec.ephemeralContainers?.length) {
+    if (
+      p &&
+      spec &&
+      spec.containers.length === 1 &&
+      !spec.initContainers?.length &&
+      !spec.ephemeralContainers?.length
+    ) {
       return info(p.pod, spec.containers[0]!.name, '');
     }
     return undefined;
@@ -182,7 +206,10 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
           containerId,
           podUid,
           resolve,
-          timer: setTimeout(() => finish(w, lookup(containerId, podUid), 'timeout'), Math.min(timeoutMs, config.maxWaitMs)),
+          timer: setTimeout(
+            () => finish(w, lookup(containerId, podUid), 'timeout'),
+            Math.min(timeoutMs, config.maxWaitMs),
+          ),
         };
         waiters.add(w);
       });

@@ -9,7 +9,13 @@
  * Shared by the agent's pod resolver and the collector's directory, policy and baseline
  * caches: the two sides must see Kubernetes the same way.
  */
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 
@@ -50,12 +56,24 @@ export interface ResilientInformer<T> {
   readonly synced: boolean;
 }
 
-export function createResilientInformer<T extends KubernetesObject>(opts: ResilientInformerOptions<T>): ResilientInformer<T> {
+export function createResilientInformer<T extends KubernetesObject>(
+  opts: ResilientInformerOptions<T>,
+): ResilientInformer<T> {
   const log = opts.log.child({ informer: opts.resource });
   const initialMs = opts.backoff?.initialMs ?? 500;
   const maxMs = opts.backoff?.maxMs ?? 30_000;
-  const restarts = counter(opts.registry, `${opts.metricPrefix}_kube_informer_restarts_total`, 'Informer restarts after a watch or list error.', ['resource', 'reason']);
-  const lists = counter(opts.registry, `${opts.metricPrefix}_kube_informer_lists_total`, 'Full lists: the first one, then relists after 410 Gone or a restart.', ['resource']);
+  const restarts = counter(
+    opts.registry,
+    `${opts.metricPrefix}_kube_informer_restarts_total`,
+    'Informer restarts after a watch or list error.',
+    ['resource', 'reason'],
+  );
+  const lists = counter(
+    opts.registry,
+    `${opts.metricPrefix}_kube_informer_lists_total`,
+    'Full lists: the first one, then relists after 410 Gone or a restart.',
+    ['resource'],
+  );
 
   let synced = false;
   let stopped = true;
@@ -76,8 +94,12 @@ export function createResilientInformer<T extends KubernetesObject>(opts: Resili
   // BOOKMARKs keep the resourceVersion current on quiet collections, so a reconnect can
   // resume instead of relisting after the server compacted its history.
   const watch = {
-    watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: Parameters<Watch['watch']>[2], done: Parameters<Watch['watch']>[3]) =>
-      inner.watch(path, { ...query, allowWatchBookmarks: true }, cb, done),
+    watch: (
+      path: string,
+      query: Record<string, string | number | boolean | undefined>,
+      cb: Parameters<Watch['watch']>[2],
+      done: Parameters<Watch['watch']>[3],
+    ) => inner.watch(path, { ...query, allowWatchBookmarks: true }, cb, done),
   } as Watch;
   const lw = new ListWatch<T>(opts.path, watch, listFn, false, opts.labelSelector, opts.fieldSelector);
   if (opts.handlers.add) lw.on('add', opts.handlers.add);
@@ -109,7 +131,10 @@ export function createResilientInformer<T extends KubernetesObject>(opts: Resili
       stopped = false;
       const first = new Promise<void>((resolve, reject) => {
         if (synced) return resolve();
-        const t = setTimeout(() => reject(new Error(`${opts.resource}: no successful list within ${timeoutMs}ms`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`${opts.resource}: no successful list within ${timeoutMs}ms`)),
+          timeoutMs,
+        );
         onSynced = () => {
           clearTimeout(t);
           onSynced = undefined;
@@ -136,7 +161,8 @@ function errorReason(err: unknown): string {
   if (status === 401 || status === 403) return 'unauthorized';
   if (status !== undefined && status >= 500) return 'server-error';
   if (status !== undefined) return 'client-error';
-  if (typeof e?.code === 'string' && /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE|NOTFOUND)/.test(e.code)) return 'connection';
+  if (typeof e?.code === 'string' && /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|TIMEDOUT|PIPE|NOTFOUND)/.test(e.code))
+    return 'connection';
   if (e?.type === 'system' || e?.type === 'aborted') return 'connection';
   return 'other';
 }

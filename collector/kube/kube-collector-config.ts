@@ -26,37 +26,68 @@ export interface KubeCollectorConfig {
   readonly watchBackoff: { readonly initialMs: number; readonly maxMs: number };
 }
 
-const KEYS = ['kubeconfig', 'namespace', 'agentServiceAccounts', 'tokenAudience', 'tokenCacheTtl', 'tokenNegativeCacheTtl', 'tokenCacheMax', 'baselineWriteConcurrency', 'watchBackoff'];
+const KEYS = [
+  'kubeconfig',
+  'namespace',
+  'agentServiceAccounts',
+  'tokenAudience',
+  'tokenCacheTtl',
+  'tokenNegativeCacheTtl',
+  'tokenCacheMax',
+  'baselineWriteConcurrency',
+  'watchBackoff',
+];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * Reads the section at `path`. `namespace` defaults to POD_NAMESPACE (downward API), then
  * "tripline"; `agentServiceAccounts` to the `tripline-agent` account in that namespace.
  */
-export function parseKubeCollectorConfig(raw: unknown, problems: Problems, path = 'kubernetes', env: NodeJS.ProcessEnv = process.env): KubeCollectorConfig {
+export function parseKubeCollectorConfig(
+  raw: unknown,
+  problems: Problems,
+  path = 'kubernetes',
+  env: NodeJS.ProcessEnv = process.env,
+): KubeCollectorConfig {
   const o = asObject(raw ?? {}, path, problems);
   checkKeys(o, path, problems, KEYS);
   const kubeconfig = o.kubeconfig ?? 'in-cluster';
-  if (typeof kubeconfig !== 'string' || kubeconfig === '') problems.add(`${path}.kubeconfig`, 'must be "in-cluster" or a kubeconfig file path');
+  if (typeof kubeconfig !== 'string' || kubeconfig === '')
+    problems.add(`${path}.kubeconfig`, 'must be "in-cluster" or a kubeconfig file path');
   const namespace = o.namespace ?? env.POD_NAMESPACE ?? 'tripline';
-  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) problems.add(`${path}.namespace`, 'must be a namespace name');
+  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))
+    problems.add(`${path}.namespace`, 'must be a namespace name');
   const ns = String(namespace);
   let accounts: string[] = [`system:serviceaccount:${ns}:tripline-agent`];
   if (o.agentServiceAccounts !== undefined) {
-    if (!Array.isArray(o.agentServiceAccounts) || o.agentServiceAccounts.length === 0) problems.add(`${path}.agentServiceAccounts`, 'must be a non-empty list of "<namespace>:<name>" or "system:serviceaccount:<namespace>:<name>"');
+    if (!Array.isArray(o.agentServiceAccounts) || o.agentServiceAccounts.length === 0)
+      problems.add(
+        `${path}.agentServiceAccounts`,
+        'must be a non-empty list of "<namespace>:<name>" or "system:serviceaccount:<namespace>:<name>"',
+      );
     else {
       accounts = [];
       o.agentServiceAccounts.forEach((a, i) => {
         const full = typeof a === 'string' && !a.startsWith('system:') ? `system:serviceaccount:${a}` : a;
         const parts = typeof full === 'string' ? full.split(':') : [];
-        if (parts.length !== 4 || parts[0] !== 'system' || parts[1] !== 'serviceaccount' || !DNS_LABEL.test(parts[2]!) || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(parts[3]!)) {
-          problems.add(`${path}.agentServiceAccounts[${i}]`, 'must be "<namespace>:<name>" or "system:serviceaccount:<namespace>:<name>"');
+        if (
+          parts.length !== 4 ||
+          parts[0] !== 'system' ||
+          parts[1] !== 'serviceaccount' ||
+          !DNS_LABEL.test(parts[2]!) ||
+          !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(parts[3]!)
+        ) {
+          problems.add(
+            `${path}.agentServiceAccounts[${i}]`,
+            'must be "<namespace>:<name>" or "system:serviceaccount:<namespace>:<name>"',
+          );
         } else accounts.push(full as string);
       });
     }
   }
   const audience = o.tokenAudience ?? 'tripline';
-  if (typeof audience !== 'string' || audience === '') problems.add(`${path}.tokenAudience`, 'must be a non-empty string');
+  if (typeof audience !== 'string' || audience === '')
+    problems.add(`${path}.tokenAudience`, 'must be a non-empty string');
   const backoff = asObject(o.watchBackoff ?? {}, `${path}.watchBackoff`, problems);
   checkKeys(backoff, `${path}.watchBackoff`, problems, ['initial', 'max']);
   const initialMs = duration(backoff.initial, 500, `${path}.watchBackoff.initial`, problems);

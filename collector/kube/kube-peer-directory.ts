@@ -72,10 +72,24 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     // A host-network pod's IP is its node's, shared by everything on that node; a finished
     // pod's IP may already belong to a new pod.
     const owns = !pod.spec?.hostNetwork && phase !== 'Succeeded' && phase !== 'Failed';
-    const ips = owns ? [...new Set([pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string => Boolean(ip)))] : [];
+    const ips = owns
+      ? [
+          ...new Set(
+            [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)].filter((ip): ip is string =>
+              Boolean(ip),
+            ),
+          ),
+        ]
+      : [];
     const owner = podWorkload(pod);
     const namespace = pod.metadata?.namespace ?? '';
-    const entry: PodEntry = { uid, namespace, workload: { cluster: opts.cluster, namespace, kind: owner.kind, name: owner.name, container: '' }, labels: { ...(pod.metadata?.labels ?? {}) }, ips };
+    const entry: PodEntry = {
+      uid,
+      namespace,
+      workload: { cluster: opts.cluster, namespace, kind: owner.kind, name: owner.name, container: '' },
+      labels: { ...(pod.metadata?.labels ?? {}) },
+      ips,
+    };
     pods.set(uid, entry);
     for (const ip of ips) podByIp.set(ip, uid);
     bump(namespace);
@@ -93,8 +107,16 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     serviceRemove(svc);
     const namespace = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    const ips = [...new Set([svc.spec?.clusterIP, ...(svc.spec?.clusterIPs ?? [])])].filter((ip): ip is string => Boolean(ip) && ip !== 'None');
-    const entry: ServiceEntry = { namespace, name, selector: svc.spec?.selector, labels: { ...(svc.metadata?.labels ?? {}) }, ips };
+    const ips = [...new Set([svc.spec?.clusterIP, ...(svc.spec?.clusterIPs ?? [])])].filter(
+      (ip): ip is string => Boolean(ip) && ip !== 'None',
+    );
+    const entry: ServiceEntry = {
+      namespace,
+      name,
+      selector: svc.spec?.selector,
+      labels: { ...(svc.metadata?.labels ?? {}) },
+      ips,
+    };
     services.set(`${namespace}/${name}`, entry);
     for (const ip of ips) serviceByIp.set(ip, `${namespace}/${name}`);
     bump(namespace);
@@ -128,7 +150,11 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     s.resolved =
       found && !several
         ? { generation, workload: found.workload, labels: found.labels }
-        : { generation, workload: { cluster: opts.cluster, namespace: s.namespace, kind: 'Service', name: s.name, container: '' }, labels: s.labels };
+        : {
+            generation,
+            workload: { cluster: opts.cluster, namespace: s.namespace, kind: 'Service', name: s.name, container: '' },
+            labels: s.labels,
+          };
     return s.resolved;
   }
 
@@ -140,11 +166,35 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     return opts.policies.policyFor(workload, labels).defaultTier;
   }
 
-  const common = { kubeConfig: opts.kubeConfig, log, registry: opts.registry, metricPrefix: 'tripline_collector' as const, backoff: opts.watchBackoff };
+  const common = {
+    kubeConfig: opts.kubeConfig,
+    log,
+    registry: opts.registry,
+    metricPrefix: 'tripline_collector' as const,
+    backoff: opts.watchBackoff,
+  };
   const informers: ResilientInformer<unknown>[] = [];
-  const podInformer = createResilientInformer<V1Pod>({ ...common, path: '/api/v1/pods', list: () => api.listPodForAllNamespaces(), resource: 'pods', handlers: { add: podUpsert, update: podUpsert, delete: podRemove } });
-  const serviceInformer = createResilientInformer<V1Service>({ ...common, path: '/api/v1/services', list: () => api.listServiceForAllNamespaces(), resource: 'services', handlers: { add: serviceUpsert, update: serviceUpsert, delete: serviceRemove } });
-  const namespaces = createResilientInformer<V1Namespace>({ ...common, path: '/api/v1/namespaces', list: () => api.listNamespace(), resource: 'namespaces', handlers: {} });
+  const podInformer = createResilientInformer<V1Pod>({
+    ...common,
+    path: '/api/v1/pods',
+    list: () => api.listPodForAllNamespaces(),
+    resource: 'pods',
+    handlers: { add: podUpsert, update: podUpsert, delete: podRemove },
+  });
+  const serviceInformer = createResilientInformer<V1Service>({
+    ...common,
+    path: '/api/v1/services',
+    list: () => api.listServiceForAllNamespaces(),
+    resource: 'services',
+    handlers: { add: serviceUpsert, update: serviceUpsert, delete: serviceRemove },
+  });
+  const namespaces = createResilientInformer<V1Namespace>({
+    ...common,
+    path: '/api/v1/namespaces',
+    list: () => api.listNamespace(),
+    resource: 'namespaces',
+    handlers: {},
+  });
   informers.push(podInformer, serviceInformer, namespaces);
 
   return {

@@ -14,7 +14,15 @@ import type { Registry } from 'prom-client';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 import type { EffectivePolicy, PolicySource } from '../policy/policy.js';
 import { counter, createResilientInformer } from '../../agent/kube/resilient-informer.js';
-import { CLUSTER_DEFAULT_NAME, POLICY_GROUP as group, POLICY_PLURAL as plural, POLICY_VERSION as version, compileRuntimePolicy, type CompiledPolicy, type RuntimePolicy } from './runtime-policy.js';
+import {
+  CLUSTER_DEFAULT_NAME,
+  POLICY_GROUP as group,
+  POLICY_PLURAL as plural,
+  POLICY_VERSION as version,
+  compileRuntimePolicy,
+  type CompiledPolicy,
+  type RuntimePolicy,
+} from './runtime-policy.js';
 
 export interface KubePolicySource extends PolicySource {
   /** Lists RuntimePolicies and starts watching; rejects if the first list fails within `timeoutMs`. */
@@ -38,8 +46,15 @@ const MAX_CACHED = 100_000;
 export function createKubePolicySource(opts: KubePolicySourceOptions): KubePolicySource {
   const log = opts.log.child({ component: 'kube-policy-source' });
   const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-  const rejected = counter(opts.registry, 'tripline_collector_kube_policies_rejected_total', 'RuntimePolicy versions that did not validate and were ignored.', []);
+  const rejected = counter(
+    opts.registry,
+    'tripline_collector_kube_policies_rejected_total',
+    'RuntimePolicy versions that did not validate and were ignored.',
+    [],
+  );
   const compiled = new Map<string, CompiledPolicy>(); // "ns/name"
+  /** Spec generation last compiled per policy: status-only updates (ours) change nothing. */
+  const generations = new Map<string, number>();
   const cache = new Map<string, EffectivePolicy>();
   const listeners = new Set<() => void>();
 
@@ -58,15 +73,35 @@ export function createKubePolicySource(opts: KubePolicySourceOptions): KubePolic
   function reportStatus(obj: RuntimePolicy, accepted: boolean, problems: readonly string[]): void {
     const s = obj.status;
     const generation = obj.metadata.generation;
-    if (s?.accepted === accepted && s.observedGeneration === generation && JSON.stringify(s.problems ?? []) === JSON.stringify(problems)) return;
-    const status = { accepted, problems: [...problems], ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+    if (
+      s?.accepted === accepted &&
+      s.observedGeneration === generation &&
+      JSON.stringify(s.problems ?? []) === JSON.stringify(problems)
+    )
+      return;
+    const status = {
+      accepted,
+      problems: [...problems],
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    };
     api
-      .patchNamespacedCustomObjectStatus({ group, version, plural, namespace: obj.metadata.namespace, name: obj.metadata.name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
-      .catch((err: unknown) => log.warn({ policy: `${obj.metadata.namespace}/${obj.metadata.name}`, error: (err as Error).message }, 'could not write RuntimePolicy status'));
+      .patchNamespacedCustomObjectStatus(
+        { group, version, plural, namespace: obj.metadata.namespace, name: obj.metadata.name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
+      .catch((err: unknown) =>
+        log.warn(
+          { policy: `${obj.metadata.namespace}/${obj.metadata.name}`, error: (err as Error).message },
+          'could not write RuntimePolicy status',
+        ),
+      );
   }
 
   function upsert(obj: RuntimePolicy): void {
     const id = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const generation = obj.metadata.generation;
+    if (generation !== undefined && generations.get(id) === generation) return;
+    if (generation !== undefined) generations.set(id, generation);
     const result = compileRuntimePolicy(obj);
     if (!result.ok) {
       rejected.inc();
@@ -83,6 +118,7 @@ export function createKubePolicySource(opts: KubePolicySourceOptions): KubePolic
   }
 
   function remove(obj: RuntimePolicy): void {
+    generations.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
     if (compiled.delete(`${obj.metadata.namespace}/${obj.metadata.name}`)) changed();
   }
 
@@ -90,7 +126,9 @@ export function createKubePolicySource(opts: KubePolicySourceOptions): KubePolic
     const out: CompiledPolicy[] = [];
     const clusterDefault = compiled.get(`${opts.namespace}/${CLUSTER_DEFAULT_NAME}`);
     if (clusterDefault) out.push(clusterDefault);
-    const own = [...compiled.values()].filter((p) => p !== clusterDefault && p.namespace === workload.namespace && p.selects(labels));
+    const own = [...compiled.values()].filter(
+      (p) => p !== clusterDefault && p.namespace === workload.namespace && p.selects(labels),
+    );
     own.sort((a, b) => a.name.localeCompare(b.name));
     return out.concat(own);
   }

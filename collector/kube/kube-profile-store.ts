@@ -62,8 +62,18 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
   const log = opts.log.child({ component: 'kube-profile-store' });
   const now = opts.now ?? Date.now;
   const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-  const writes = counter(opts.registry, 'tripline_collector_kube_baseline_writes_total', 'RuntimeBaseline writes by outcome.', ['result']);
-  const invalid = counter(opts.registry, 'tripline_collector_kube_baselines_invalid_total', 'RuntimeBaselines that could not be read (skipped).', ['reason']);
+  const writes = counter(
+    opts.registry,
+    'tripline_collector_kube_baseline_writes_total',
+    'RuntimeBaseline writes by outcome.',
+    ['result'],
+  );
+  const invalid = counter(
+    opts.registry,
+    'tripline_collector_kube_baselines_invalid_total',
+    'RuntimeBaselines that could not be read (skipped).',
+    ['reason'],
+  );
   const written = new Map<string, Written>();
   /** Spec hashes of writes in flight: their watch events can arrive before the response. */
   const inflight = new Map<string, string>();
@@ -84,7 +94,14 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
   async function writeStatus(key: string, p: ProfileSnapshot, stored: RuntimeBaseline): Promise<void> {
     const w = written.get(key)!;
     const res = (await api.patchNamespacedCustomObjectStatus(
-      { group, version, plural, namespace: w.namespace, name: w.name, body: { status: toBaselineStatus(p, stored.metadata.generation) } },
+      {
+        group,
+        version,
+        plural,
+        namespace: w.namespace,
+        name: w.name,
+        body: { status: toBaselineStatus(p, stored.metadata.generation) },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as RuntimeBaseline;
     // Adopt the new resourceVersion only if the spec is still ours; otherwise keep the
@@ -96,7 +113,12 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
     const ns = baselineNamespace(p.workload, opts.collectorNamespace);
     const name = baselineName(p.workload);
     const ours = toBaselineSpec(p);
-    const metadata = { name, namespace: ns, labels: { ...MANAGED_BY }, annotations: { [WORKLOAD_KEY_ANNOTATION]: p.key } };
+    const metadata = {
+      name,
+      namespace: ns,
+      labels: { ...MANAGED_BY },
+      annotations: { [WORKLOAD_KEY_ANNOTATION]: p.key },
+    };
     let prev = written.get(p.key);
     let spec = ours;
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
@@ -105,11 +127,29 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
         let stored: RuntimeBaseline;
         if (!prev) {
           const body = { apiVersion: `${group}/${version}`, kind: 'RuntimeBaseline', metadata, spec };
-          stored = (await api.createNamespacedCustomObject({ group, version, plural, namespace: ns, body })) as RuntimeBaseline;
+          stored = (await api.createNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace: ns,
+            body,
+          })) as RuntimeBaseline;
           writes.inc({ result: 'created' });
         } else {
-          const body = { apiVersion: `${group}/${version}`, kind: 'RuntimeBaseline', metadata: { ...metadata, resourceVersion: prev.resourceVersion }, spec };
-          stored = (await api.replaceNamespacedCustomObject({ group, version, plural, namespace: ns, name, body })) as RuntimeBaseline;
+          const body = {
+            apiVersion: `${group}/${version}`,
+            kind: 'RuntimeBaseline',
+            metadata: { ...metadata, resourceVersion: prev.resourceVersion },
+            spec,
+          };
+          stored = (await api.replaceNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace: ns,
+            name,
+            body,
+          })) as RuntimeBaseline;
           writes.inc({ result: 'updated' });
         }
         remember(p.key, stored, p.revision);
@@ -128,7 +168,14 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
           // Without a previous write (a restart raced a create) nothing was removed by anyone.
           const base: WrittenBase = prev?.base ?? { items: new Set(), state: latest.spec.state };
           spec = mergeSpecs(base, latest.spec, ours);
-          prev = { name, namespace: ns, resourceVersion: latest.metadata.resourceVersion ?? '', revision: p.revision, base, specHash: '' };
+          prev = {
+            name,
+            namespace: ns,
+            resourceVersion: latest.metadata.resourceVersion ?? '',
+            revision: p.revision,
+            base,
+            specHash: '',
+          };
           continue;
         }
         writes.inc({ result: 'error' });
@@ -154,7 +201,10 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
     const decoded = fromBaseline(obj, now());
     if (!decoded.ok) {
       invalid.inc({ reason: 'malformed' });
-      log.warn({ namespace: obj.metadata.namespace, name: obj.metadata.name, error: decoded.error }, 'ignoring an invalid RuntimeBaseline edit');
+      log.warn(
+        { namespace: obj.metadata.namespace, name: obj.metadata.name, error: decoded.error },
+        'ignoring an invalid RuntimeBaseline edit',
+      );
       return;
     }
     const key = decoded.profile.key;
@@ -165,7 +215,10 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
     const revision = Math.max(mine?.revision ?? 0, decoded.profile.revision) + 1;
     if (mine) mine.revision = revision;
     const profile: ProfileSnapshot = { ...decoded.profile, revision };
-    log.info({ baseline: `${obj.metadata.namespace}/${obj.metadata.name}`, items: profile.items.length }, 'RuntimeBaseline changed outside the collector');
+    log.info(
+      { baseline: `${obj.metadata.namespace}/${obj.metadata.name}`, items: profile.items.length },
+      'RuntimeBaseline changed outside the collector',
+    );
     for (const l of listeners) l(profile);
   }
 
@@ -174,12 +227,21 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
       const out: ProfileSnapshot[] = [];
       let cont: string | undefined;
       do {
-        const page = (await api.listClusterCustomObject({ group, version, plural, limit: LIST_PAGE, ...(cont ? { _continue: cont } : {}) })) as { items: RuntimeBaseline[]; metadata?: { _continue?: string; continue?: string } };
+        const page = (await api.listClusterCustomObject({
+          group,
+          version,
+          plural,
+          limit: LIST_PAGE,
+          ...(cont ? { _continue: cont } : {}),
+        })) as { items: RuntimeBaseline[]; metadata?: { _continue?: string; continue?: string } };
         for (const obj of page.items) {
           const decoded = fromBaseline(obj, now());
           if (!decoded.ok) {
             invalid.inc({ reason: 'malformed' });
-            log.warn({ namespace: obj.metadata.namespace, name: obj.metadata.name, error: decoded.error }, 'skipping an invalid RuntimeBaseline');
+            log.warn(
+              { namespace: obj.metadata.namespace, name: obj.metadata.name, error: decoded.error },
+              'skipping an invalid RuntimeBaseline',
+            );
             continue;
           }
           remember(decoded.profile.key, obj, decoded.profile.revision);
@@ -202,7 +264,8 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
         }
       };
       await Promise.all(Array.from({ length: Math.min(opts.writeConcurrency, changed.length) }, worker));
-      if (errors.length) throw new AggregateError(errors, `${errors.length} of ${changed.length} baselines were not saved`);
+      if (errors.length)
+        throw new AggregateError(errors, `${errors.length} of ${changed.length} baselines were not saved`);
     },
 
     async remove(key) {
@@ -224,13 +287,25 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
           path: `/apis/${group}/${version}/${plural}`,
           list: () => api.listClusterCustomObject({ group, version, plural }),
           resource: plural,
-          handlers: { add: onObject, update: onObject, delete: (obj) => log.info({ baseline: `${obj.metadata.namespace}/${obj.metadata.name}` }, 'RuntimeBaseline deleted; it is recreated from the collector state on the next save') },
+          handlers: {
+            add: onObject,
+            update: onObject,
+            delete: (obj) =>
+              log.info(
+                { baseline: `${obj.metadata.namespace}/${obj.metadata.name}` },
+                'RuntimeBaseline deleted; it is recreated from the collector state on the next save',
+              ),
+          },
           log,
           registry: opts.registry,
           metricPrefix: 'tripline_collector',
           backoff: opts.watchBackoff,
         });
-        informer.start().catch((err: unknown) => log.error({ err }, 'RuntimeBaseline watch did not start; retrying in the background'));
+        informer
+          .start()
+          .catch((err: unknown) =>
+            log.error({ err }, 'RuntimeBaseline watch did not start; retrying in the background'),
+          );
       }
       return () => listeners.delete(onChange);
     },

@@ -6,7 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
-import { ITEM_KINDS, type ItemKind, type ItemOrigin, type ProfileItemSnapshot, type ProfileSnapshot, type ProfileState } from '../../proto/profile.js';
+import {
+  ITEM_KINDS,
+  type ItemKind,
+  type ItemOrigin,
+  type ProfileItemSnapshot,
+  type ProfileSnapshot,
+  type ProfileState,
+} from '../../proto/profile.js';
 
 export const BASELINE_GROUP = 'tripline.io';
 export const BASELINE_VERSION = 'v1alpha1';
@@ -31,7 +38,15 @@ export interface RuntimeBaseline {
   apiVersion: string;
   kind: 'RuntimeBaseline';
   // creationTimestamp arrives as an RFC 3339 string from custom-object calls despite the Date type.
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date; generation?: number };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: Date;
+    generation?: number;
+  };
   spec: { workload: WorkloadRef; state: ProfileState; partial: boolean; imageDigests: string[]; items: BaselineItem[] };
   status?: {
     phase?: string;
@@ -96,8 +111,16 @@ export function toBaselineSpec(p: ProfileSnapshot): RuntimeBaseline['spec'] {
   };
 }
 
-export function toBaselineStatus(p: ProfileSnapshot, generation: number | undefined): NonNullable<RuntimeBaseline['status']> {
-  const s: NonNullable<RuntimeBaseline['status']> = { phase: p.state, itemCount: p.items.length, replicaIds: [...p.replicaIds], revision: p.revision };
+export function toBaselineStatus(
+  p: ProfileSnapshot,
+  generation: number | undefined,
+): NonNullable<RuntimeBaseline['status']> {
+  const s: NonNullable<RuntimeBaseline['status']> = {
+    phase: p.state,
+    itemCount: p.items.length,
+    replicaIds: [...p.replicaIds],
+    revision: p.revision,
+  };
   const started = iso(p.learningStartedMs);
   const novel = iso(p.lastNovelMs);
   const stable = iso(p.stableSinceMs);
@@ -108,7 +131,8 @@ export function toBaselineStatus(p: ProfileSnapshot, generation: number | undefi
   return s;
 }
 
-export type DecodeResult = { readonly ok: true; readonly profile: ProfileSnapshot } | { readonly ok: false; readonly error: string };
+export type DecodeResult =
+  { readonly ok: true; readonly profile: ProfileSnapshot } | { readonly ok: false; readonly error: string };
 
 const ORIGINS: readonly ItemOrigin[] = ['learned', 'approved', 'policy'];
 const STATES: readonly ProfileState[] = ['learning', 'stable', 'locked'];
@@ -124,13 +148,22 @@ export function fromBaseline(obj: RuntimeBaseline, nowMs: number): DecodeResult 
   for (const f of ['cluster', 'namespace', 'kind', 'name', 'container'] as const) {
     if (typeof w[f] !== 'string') return { ok: false, error: `spec.workload.${f} must be a string` };
   }
-  const workload: WorkloadRef = { cluster: w.cluster, namespace: w.namespace, kind: w.kind, name: w.name, container: w.container };
-  if (!STATES.includes(spec.state as ProfileState)) return { ok: false, error: `spec.state must be one of ${STATES.join(', ')}` };
+  const workload: WorkloadRef = {
+    cluster: w.cluster,
+    namespace: w.namespace,
+    kind: w.kind,
+    name: w.name,
+    container: w.container,
+  };
+  if (!STATES.includes(spec.state as ProfileState))
+    return { ok: false, error: `spec.state must be one of ${STATES.join(', ')}` };
   const items: ProfileItemSnapshot[] = [];
   const seen = new Set<string>();
   for (const [n, raw] of (Array.isArray(spec.items) ? spec.items : []).entries()) {
-    if (!ITEM_KINDS.includes(raw?.kind as ItemKind)) return { ok: false, error: `spec.items[${n}].kind must be one of ${ITEM_KINDS.join(', ')}` };
-    if (typeof raw.key !== 'string' || raw.key === '') return { ok: false, error: `spec.items[${n}].key must be a non-empty string` };
+    if (!ITEM_KINDS.includes(raw?.kind as ItemKind))
+      return { ok: false, error: `spec.items[${n}].kind must be one of ${ITEM_KINDS.join(', ')}` };
+    if (typeof raw.key !== 'string' || raw.key === '')
+      return { ok: false, error: `spec.items[${n}].key must be a non-empty string` };
     if (seen.has(itemId(raw))) continue;
     seen.add(itemId(raw));
     const origin = ORIGINS.includes(raw.origin as ItemOrigin) ? (raw.origin as ItemOrigin) : 'approved';
@@ -159,8 +192,12 @@ export function fromBaseline(obj: RuntimeBaseline, nowMs: number): DecodeResult 
       learningStartedMs: ms(status.learningStartedAt) || ms(obj.metadata.creationTimestamp) || nowMs,
       lastNovelMs: ms(status.lastNovelAt),
       stableSinceMs: ms(status.stableSince),
-      imageDigests: Array.isArray(spec.imageDigests) ? spec.imageDigests.filter((d): d is string => typeof d === 'string') : [],
-      replicaIds: Array.isArray(status.replicaIds) ? status.replicaIds.filter((d): d is string => typeof d === 'string') : [],
+      imageDigests: Array.isArray(spec.imageDigests)
+        ? spec.imageDigests.filter((d): d is string => typeof d === 'string')
+        : [],
+      replicaIds: Array.isArray(status.replicaIds)
+        ? status.replicaIds.filter((d): d is string => typeof d === 'string')
+        : [],
       items,
       revision: nonNegativeInt(status.revision),
     },
@@ -183,7 +220,11 @@ export interface WrittenBase {
  * person removed since `base` stay removed, items a person added are kept, and a
  * person's origin or state change wins; counts and times come from the learner.
  */
-export function mergeSpecs(base: WrittenBase, theirs: RuntimeBaseline['spec'], ours: RuntimeBaseline['spec']): RuntimeBaseline['spec'] {
+export function mergeSpecs(
+  base: WrittenBase,
+  theirs: RuntimeBaseline['spec'],
+  ours: RuntimeBaseline['spec'],
+): RuntimeBaseline['spec'] {
   const theirItems = new Map((Array.isArray(theirs.items) ? theirs.items : []).map((i) => [itemId(i), i]));
   const items: BaselineItem[] = [];
   const emitted = new Set<string>();

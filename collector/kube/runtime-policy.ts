@@ -39,7 +39,8 @@ export interface CompiledPolicy {
   readonly override: Omit<PolicyOverride, 'match'>;
 }
 
-export type CompileResult = { readonly ok: true; readonly policy: CompiledPolicy } | { readonly ok: false; readonly problems: readonly string[] };
+export type CompileResult =
+  { readonly ok: true; readonly policy: CompiledPolicy } | { readonly ok: false; readonly problems: readonly string[] };
 
 const SPEC_FIELDS: Record<string, string> = {
   mode: 'mode',
@@ -63,7 +64,9 @@ export function compileRuntimePolicy(obj: RuntimePolicy): CompileResult {
   }
   const parsed = parsePolicyConfig({ workloads: [fields] }, problems, 'spec');
   const selects = compileSelector(spec.selector, problems);
-  const all = problems.all.map((p) => p.replace('spec.workloads[0].defaultTier', 'spec.defaultSensitivity').replace('spec.workloads[0]', 'spec'));
+  const all = problems.all.map((p) =>
+    p.replace('spec.workloads[0].defaultTier', 'spec.defaultSensitivity').replace('spec.workloads[0]', 'spec'),
+  );
   if (all.length) return { ok: false, problems: all };
   const { match: _match, ...override } = parsed.workloads[0]!;
   return { ok: true, policy: { namespace: obj.metadata.namespace, name: obj.metadata.name, selects, override } };
@@ -76,9 +79,12 @@ function compileSelector(raw: LabelSelector | undefined | null, problems: Proble
   const exprs = raw.matchExpressions ?? [];
   exprs.forEach((e, i) => {
     const p = `spec.selector.matchExpressions[${i}]`;
-    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator)) problems.add(`${p}.operator`, 'must be In, NotIn, Exists or DoesNotExist');
-    if ((e.operator === 'In' || e.operator === 'NotIn') && !e.values?.length) problems.add(`${p}.values`, `must be non-empty for ${e.operator}`);
-    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && e.values?.length) problems.add(`${p}.values`, `must be empty for ${e.operator}`);
+    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator))
+      problems.add(`${p}.operator`, 'must be In, NotIn, Exists or DoesNotExist');
+    if ((e.operator === 'In' || e.operator === 'NotIn') && !e.values?.length)
+      problems.add(`${p}.values`, `must be non-empty for ${e.operator}`);
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && e.values?.length)
+      problems.add(`${p}.values`, `must be empty for ${e.operator}`);
   });
   if (!Object.keys(matchLabels).length && !exprs.length) return () => true;
   return (labels) => {
@@ -87,10 +93,13 @@ function compileSelector(raw: LabelSelector | undefined | null, problems: Proble
     for (const e of exprs) {
       const v = labels[e.key];
       const ok =
-        e.operator === 'In' ? v !== undefined && (e.values ?? []).includes(v)
-        : e.operator === 'NotIn' ? v === undefined || !(e.values ?? []).includes(v)
-        : e.operator === 'Exists' ? v !== undefined
-        : v === undefined;
+        e.operator === 'In'
+          ? v !== undefined && (e.values ?? []).includes(v)
+          : e.operator === 'NotIn'
+            ? v === undefined || !(e.values ?? []).includes(v)
+            : e.operator === 'Exists'
+              ? v !== undefined
+              : v === undefined;
       if (!ok) return false;
     }
     return true;

@@ -40,15 +40,29 @@ export function createTokenReviewAuthenticator(opts: TokenReviewAuthenticatorOpt
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const api = opts.kubeConfig.makeApiClient(AuthenticationV1Api);
   const allowed = new Set(opts.agentServiceAccounts);
-  const reviews = counter(opts.registry, 'tripline_collector_kube_token_reviews_total', 'TokenReviews sent to the API server, by verdict.', ['result']);
-  const hits = counter(opts.registry, 'tripline_collector_kube_token_cache_hits_total', 'Agent authentications answered from the verdict cache.', []);
+  const reviews = counter(
+    opts.registry,
+    'tripline_collector_kube_token_reviews_total',
+    'TokenReviews sent to the API server, by verdict.',
+    ['result'],
+  );
+  const hits = counter(
+    opts.registry,
+    'tripline_collector_kube_token_cache_hits_total',
+    'Agent authentications answered from the verdict cache.',
+    [],
+  );
   const cache = new Map<string, Cached>();
   const inflight = new Map<string, Promise<AgentAuthResult>>();
 
   async function review(token: string): Promise<AgentAuthResult> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      const body: V1TokenReview = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [opts.audience] } };
+      const body: V1TokenReview = {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token, audiences: [opts.audience] },
+      };
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`TokenReview timed out after ${timeoutMs}ms`)), timeoutMs);
       });
@@ -58,13 +72,19 @@ export function createTokenReviewAuthenticator(opts: TokenReviewAuthenticatorOpt
       // An API server that ignores audiences would accept a token minted for anything.
       if (!(status.audiences ?? []).includes(opts.audience)) return { ok: false, reason: 'invalid' };
       if (!allowed.has(status.user.username)) {
-        log.warn({ identity: status.user.username }, 'a valid service-account token that is not an agent tried to stream');
+        log.warn(
+          { identity: status.user.username },
+          'a valid service-account token that is not an agent tried to stream',
+        );
         return { ok: false, reason: 'forbidden' };
       }
       return { ok: true, identity: status.user.username };
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      log.warn({ status: typeof code === 'number' ? code : undefined, error: (err as Error).message }, 'TokenReview failed; agent authentication unavailable');
+      log.warn(
+        { status: typeof code === 'number' ? code : undefined, error: (err as Error).message },
+        'TokenReview failed; agent authentication unavailable',
+      );
       return { ok: false, reason: 'unavailable' };
     } finally {
       clearTimeout(timer);

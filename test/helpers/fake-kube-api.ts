@@ -17,7 +17,13 @@ import { KubeConfig } from '@kubernetes/client-node';
 export type KubeObject = {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 };
 
@@ -36,8 +42,20 @@ const RESOURCE_TYPES: readonly ResourceType[] = [
   { groupVersion: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: false },
   { groupVersion: 'apps/v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, statusSubresource: false },
   { groupVersion: 'batch/v1', plural: 'jobs', kind: 'Job', namespaced: true, statusSubresource: false },
-  { groupVersion: 'tripline.io/v1alpha1', plural: 'runtimepolicies', kind: 'RuntimePolicy', namespaced: true, statusSubresource: true },
-  { groupVersion: 'tripline.io/v1alpha1', plural: 'runtimebaselines', kind: 'RuntimeBaseline', namespaced: true, statusSubresource: true },
+  {
+    groupVersion: 'tripline.io/v1alpha1',
+    plural: 'runtimepolicies',
+    kind: 'RuntimePolicy',
+    namespaced: true,
+    statusSubresource: true,
+  },
+  {
+    groupVersion: 'tripline.io/v1alpha1',
+    plural: 'runtimebaselines',
+    kind: 'RuntimeBaseline',
+    namespaced: true,
+    statusSubresource: true,
+  },
 ];
 
 interface WatchEventRecord {
@@ -140,11 +158,20 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   function store1(res: ResourceType, obj: KubeObject, old: KubeObject | undefined): KubeObject {
     rv += 1;
     const meta = { ...obj.metadata, resourceVersion: String(rv) } as KubeObject['metadata'];
-    if (!old) Object.assign(meta, { uid: (obj.metadata as { uid?: string }).uid ?? randomUUID(), creationTimestamp: new Date().toISOString(), generation: 1 });
+    if (!old)
+      Object.assign(meta, {
+        uid: (obj.metadata as { uid?: string }).uid ?? randomUUID(),
+        creationTimestamp: new Date().toISOString(),
+        generation: 1,
+      });
     else {
       const oldMeta = old.metadata as Record<string, unknown>;
       const specChanged = JSON.stringify(old['spec']) !== JSON.stringify(obj['spec']);
-      Object.assign(meta, { uid: oldMeta['uid'], creationTimestamp: oldMeta['creationTimestamp'], generation: Number(oldMeta['generation'] ?? 1) + (specChanged ? 1 : 0) });
+      Object.assign(meta, {
+        uid: oldMeta['uid'],
+        creationTimestamp: oldMeta['creationTimestamp'],
+        generation: Number(oldMeta['generation'] ?? 1) + (specChanged ? 1 : 0),
+      });
     }
     const stored: KubeObject = { ...obj, apiVersion: res.groupVersion, kind: res.kind, metadata: meta };
     store.get(res)!.set(keyOf(meta.namespace, meta.name), stored);
@@ -165,7 +192,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 
   function status(res: ServerResponse, code: number, reason: string, message: string): void {
     res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+    res.end(
+      JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }),
+    );
   }
 
   function json(res: ServerResponse, code: number, body: unknown): void {
@@ -181,7 +210,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   }
 
   /** Parses /api/v1/... and /apis/<group>/<version>/... into a resource, namespace, name, subresource. */
-  function route(path: string): { res: ResourceType; ns: string | undefined; name: string | undefined; sub: string | undefined } | undefined {
+  function route(
+    path: string,
+  ): { res: ResourceType; ns: string | undefined; name: string | undefined; sub: string | undefined } | undefined {
     const parts = path.split('/').filter(Boolean);
     let gv: string;
     let rest: string[];
@@ -202,7 +233,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
     requests.push({ method, path: url.pathname, query: url.searchParams });
-    if (unavailable) return status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
+    if (unavailable)
+      return status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
     if (req.headers.authorization !== `Bearer ${CLIENT_TOKEN}`) return status(res, 401, 'Unauthorized', 'Unauthorized');
 
     if (method === 'POST' && url.pathname === '/apis/authentication.k8s.io/v1/tokenreviews') {
@@ -215,7 +247,13 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenReview',
         spec: { audiences: wanted },
-        status: ok ? { authenticated: true, user: { username: id.username, groups: ['system:serviceaccounts', 'system:authenticated'] }, audiences } : { authenticated: false, error: 'invalid bearer token' },
+        status: ok
+          ? {
+              authenticated: true,
+              user: { username: id.username, groups: ['system:serviceaccounts', 'system:authenticated'] },
+              audiences,
+            }
+          : { authenticated: false, error: 'invalid bearer token' },
       });
     }
 
@@ -236,8 +274,12 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     if (method === 'GET' && r.name === undefined) {
       const watch = url.searchParams.get('watch');
       if (watch === 'true' || watch === '1') return startWatch(r.res, r.ns, matches, url.searchParams, res);
-      const all = [...objects.values()].filter((o) => (r.ns === undefined || o.metadata.namespace === r.ns) && matches(o));
-      all.sort((a, b) => keyOf(a.metadata.namespace, a.metadata.name).localeCompare(keyOf(b.metadata.namespace, b.metadata.name)));
+      const all = [...objects.values()].filter(
+        (o) => (r.ns === undefined || o.metadata.namespace === r.ns) && matches(o),
+      );
+      all.sort((a, b) =>
+        keyOf(a.metadata.namespace, a.metadata.name).localeCompare(keyOf(b.metadata.namespace, b.metadata.name)),
+      );
       const limit = Number(url.searchParams.get('limit') ?? 0);
       const offset = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64url').toString() || 0);
       const page = limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset);
@@ -245,22 +287,32 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       return json(res, 200, {
         apiVersion: r.res.groupVersion,
         kind: `${r.res.kind}List`,
-        metadata: { resourceVersion: String(rv), ...(more ? { continue: Buffer.from(String(offset + limit)).toString('base64url') } : {}) },
+        metadata: {
+          resourceVersion: String(rv),
+          ...(more ? { continue: Buffer.from(String(offset + limit)).toString('base64url') } : {}),
+        },
         items: page,
       });
     }
 
     const existing = r.name !== undefined ? objects.get(keyOf(r.ns, r.name)) : undefined;
-    if (method === 'GET') return existing ? json(res, 200, existing) : status(res, 404, 'NotFound', `${r.res.plural} "${r.name}" not found`);
+    if (method === 'GET')
+      return existing
+        ? json(res, 200, existing)
+        : status(res, 404, 'NotFound', `${r.res.plural} "${r.name}" not found`);
 
     if (method === 'POST' && r.name === undefined) {
       const body = (await readBody(req)) as KubeObject;
       const name = body?.metadata?.name;
       if (!name) return status(res, 422, 'Invalid', 'metadata.name: Required value');
       if (!isDns1123Subdomain(name)) return status(res, 422, 'Invalid', `metadata.name: Invalid value: "${name}"`);
-      if (objects.has(keyOf(r.ns, name))) return status(res, 409, 'AlreadyExists', `${r.res.plural} "${name}" already exists`);
+      if (objects.has(keyOf(r.ns, name)))
+        return status(res, 409, 'AlreadyExists', `${r.res.plural} "${name}" already exists`);
       const { status: _ignored, ...rest } = body;
-      const obj: KubeObject = { ...(r.res.statusSubresource ? rest : body), metadata: { ...body.metadata, namespace: r.ns } } as KubeObject;
+      const obj: KubeObject = {
+        ...(r.res.statusSubresource ? rest : body),
+        metadata: { ...body.metadata, namespace: r.ns },
+      } as KubeObject;
       return json(res, 201, store1(r.res, obj, undefined));
     }
 
@@ -272,11 +324,15 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       let body = (await readBody(req)) as KubeObject;
       if (method === 'PATCH') {
         const ct = req.headers['content-type'] ?? '';
-        if (!ct.startsWith('application/merge-patch+json')) return status(res, 415, 'UnsupportedMediaType', `unsupported patch type ${ct}`);
+        if (!ct.startsWith('application/merge-patch+json'))
+          return status(res, 415, 'UnsupportedMediaType', `unsupported patch type ${ct}`);
         const wantRv = (body?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
         if (wantRv !== undefined && wantRv !== existing.metadata.resourceVersion) return conflict(res, r.res, r.name);
         body = mergePatch(structuredClone(existing), body) as KubeObject;
-      } else if (body?.metadata?.resourceVersion !== undefined && body.metadata.resourceVersion !== existing.metadata.resourceVersion) {
+      } else if (
+        body?.metadata?.resourceVersion !== undefined &&
+        body.metadata.resourceVersion !== existing.metadata.resourceVersion
+      ) {
         return conflict(res, r.res, r.name);
       }
       let next: KubeObject;
@@ -291,19 +347,40 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   }
 
   function conflict(res: ServerResponse, t: ResourceType, name: string): void {
-    status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${t.plural}.${t.groupVersion.split('/')[0]} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+    status(
+      res,
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${t.plural}.${t.groupVersion.split('/')[0]} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    );
   }
 
-  function startWatch(t: ResourceType, ns: string | undefined, matches: (o: KubeObject) => boolean, q: URLSearchParams, res: ServerResponse): void {
+  function startWatch(
+    t: ResourceType,
+    ns: string | undefined,
+    matches: (o: KubeObject) => boolean,
+    q: URLSearchParams,
+    res: ServerResponse,
+  ): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const from = q.get('resourceVersion') ?? '';
-    const w: Watcher = { res: t, namespace: ns, matches, bookmarks: q.get('allowWatchBookmarks') === 'true', response: res };
+    const w: Watcher = {
+      res: t,
+      namespace: ns,
+      matches,
+      bookmarks: q.get('allowWatchBookmarks') === 'true',
+      response: res,
+    };
     if (from !== '' && from !== '0' && Number(from) < compactedRv) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${compactedRv})`, reason: 'Expired', code: 410 } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${compactedRv})`, reason: 'Expired', code: 410 } })}\n`,
+      );
       return;
     }
     if (from === '' || from === '0') {
-      for (const o of store.get(t)!.values()) if ((ns === undefined || o.metadata.namespace === ns) && matches(o)) res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
+      for (const o of store.get(t)!.values())
+        if ((ns === undefined || o.metadata.namespace === ns) && matches(o))
+          res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
     } else {
       for (const ev of history) if (ev.rv > Number(from)) deliver(w, ev);
     }
@@ -374,7 +451,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       let n = 0;
       for (const w of watchers) {
         if (!w.bookmarks) continue;
-        w.response.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res.kind, apiVersion: w.res.groupVersion, metadata: { resourceVersion: String(rv) } } })}\n`);
+        w.response.write(
+          `${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res.kind, apiVersion: w.res.groupVersion, metadata: { resourceVersion: String(rv) } } })}\n`,
+        );
         n += 1;
       }
       return n;
@@ -404,7 +483,10 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -426,7 +508,9 @@ function parseLabelSelector(sel: string): (labels: Record<string, string>) => bo
     if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
       const [, key, op, vals] = m as unknown as [string, string, string, string];
       const set = new Set(vals.split(',').map((v) => v.trim()));
-      terms.push(op === 'in' ? (l) => l[key] !== undefined && set.has(l[key]) : (l) => l[key] === undefined || !set.has(l[key]));
+      terms.push(
+        op === 'in' ? (l) => l[key] !== undefined && set.has(l[key]) : (l) => l[key] === undefined || !set.has(l[key]),
+      );
     } else if ((m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(term))) {
       const [, key, op, val] = m as unknown as [string, string, string, string];
       terms.push(op === '!=' ? (l) => l[key] !== val : (l) => l[key] === val);
@@ -450,10 +534,12 @@ function parseFieldSelector(sel: string): (o: KubeObject) => boolean {
     const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (!m) throw new Error(`invalid field selector: ${term}`);
     const [, field, op, val] = m as unknown as [string, string, string, string];
-    if (!['spec.nodeName', 'metadata.name', 'metadata.namespace', 'status.phase'].includes(field)) throw new Error(`field label not supported: ${field}`);
+    if (!['spec.nodeName', 'metadata.name', 'metadata.namespace', 'status.phase'].includes(field))
+      throw new Error(`field label not supported: ${field}`);
     const read = (o: KubeObject): string => {
       let cur: unknown = o;
-      for (const p of field.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+      for (const p of field.split('.'))
+        cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
       return typeof cur === 'string' ? cur : '';
     };
     terms.push(op === '!=' ? (o) => read(o) !== val : (o) => read(o) === val);

@@ -18,7 +18,15 @@ export type Manifest = {
 };
 
 const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'labels', 'images']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'PriorityClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'CustomResourceDefinition',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+]);
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
 
 interface Kustomization {
@@ -73,7 +81,9 @@ type PodSpecLike = { containers?: { image?: string }[]; initContainers?: { image
 function podSpecOf(o: Manifest): PodSpecLike | undefined {
   if (o.kind === 'Pod') return o['spec'] as PodSpecLike;
   if (WORKLOAD_KINDS.has(o.kind)) return (o['spec'] as { template?: { spec?: PodSpecLike } }).template?.spec;
-  if (o.kind === 'CronJob') return (o['spec'] as { jobTemplate?: { spec?: { template?: { spec?: PodSpecLike } } } }).jobTemplate?.spec?.template?.spec;
+  if (o.kind === 'CronJob')
+    return (o['spec'] as { jobTemplate?: { spec?: { template?: { spec?: PodSpecLike } } } }).jobTemplate?.spec?.template
+      ?.spec;
   return undefined;
 }
 
@@ -91,10 +101,16 @@ function retag(o: Manifest, img: NonNullable<Kustomization['images']>[number]): 
 
 function addToSelectors(o: Manifest, pairs: Record<string, string>): void {
   if (!WORKLOAD_KINDS.has(o.kind) && o.kind !== 'Service') return;
-  const spec = o['spec'] as { selector?: Record<string, unknown> & { matchLabels?: Record<string, string> }; template?: { metadata?: { labels?: Record<string, string> } } };
+  const spec = o['spec'] as {
+    selector?: Record<string, unknown> & { matchLabels?: Record<string, string> };
+    template?: { metadata?: { labels?: Record<string, string> } };
+  };
   if (o.kind === 'Service') spec.selector = { ...spec.selector, ...pairs };
   else {
     spec.selector = { ...spec.selector, matchLabels: { ...spec.selector?.matchLabels, ...pairs } };
-    spec.template = { ...spec.template, metadata: { ...spec.template?.metadata, labels: { ...spec.template?.metadata?.labels, ...pairs } } };
+    spec.template = {
+      ...spec.template,
+      metadata: { ...spec.template?.metadata, labels: { ...spec.template?.metadata?.labels, ...pairs } },
+    };
   }
 }

@@ -29,13 +29,27 @@ export function pod(f: PodFixture): KubeObject {
       namespace: f.namespace ?? 'default',
       ...(f.uid ? { uid: f.uid } : {}),
       labels: f.labels ?? {},
-      ownerReferences: f.owner ? [{ apiVersion: 'apps/v1', kind: f.owner.kind, name: f.owner.name, uid: `${f.owner.name}-uid`, controller: true }] : [],
+      ownerReferences: f.owner
+        ? [
+            {
+              apiVersion: 'apps/v1',
+              kind: f.owner.kind,
+              name: f.owner.name,
+              uid: `${f.owner.name}-uid`,
+              controller: true,
+            },
+          ]
+        : [],
     },
     spec: {
       nodeName: f.node ?? 'node-a',
       serviceAccountName: f.serviceAccount ?? 'default',
       hostPID: f.hostPID ?? false,
-      containers: containers.map((c) => ({ name: c.name, image: c.image, ...(c.privileged ? { securityContext: { privileged: true } } : {}) })),
+      containers: containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        ...(c.privileged ? { securityContext: { privileged: true } } : {}),
+      })),
       ...(f.initContainers ? { initContainers: f.initContainers.map((c) => ({ name: c.name, image: c.image })) } : {}),
     },
     status: {
@@ -43,8 +57,30 @@ export function pod(f: PodFixture): KubeObject {
       ...(f.podIP ? { podIP: f.podIP, podIPs: [{ ip: f.podIP }] } : {}),
       containerStatuses: containers
         .filter((c) => c.id)
-        .map((c) => ({ name: c.name, image: c.image, imageID: c.imageId ?? `${c.image.split(':')[0]}@${digestOf(7)}`, containerID: c.id, ready: true, restartCount: 0, state: { running: {} } })),
-      ...(f.initContainers ? { initContainerStatuses: f.initContainers.filter((c) => c.id).map((c) => ({ name: c.name, image: c.image, imageID: digestOf(9), containerID: c.id, ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } })) } : {}),
+        .map((c) => ({
+          name: c.name,
+          image: c.image,
+          imageID: c.imageId ?? `${c.image.split(':')[0]}@${digestOf(7)}`,
+          containerID: c.id,
+          ready: true,
+          restartCount: 0,
+          state: { running: {} },
+        })),
+      ...(f.initContainers
+        ? {
+            initContainerStatuses: f.initContainers
+              .filter((c) => c.id)
+              .map((c) => ({
+                name: c.name,
+                image: c.image,
+                imageID: digestOf(9),
+                containerID: c.id,
+                ready: false,
+                restartCount: 0,
+                state: { terminated: { exitCode: 0 } },
+              })),
+          }
+        : {}),
     },
   };
 }
@@ -54,5 +90,10 @@ export function namespace(name: string, labels: Record<string, string> = {}): Ku
 }
 
 export function service(name: string, ns: string, clusterIP: string, selector: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { clusterIP, clusterIPs: [clusterIP], selector, ports: [{ port: 80, protocol: 'TCP' }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns },
+    spec: { clusterIP, clusterIPs: [clusterIP], selector, ports: [{ port: 80, protocol: 'TCP' }] },
+  };
 }

@@ -24,16 +24,43 @@ describe('kube peer directory against the fake API server', () => {
 
   async function start(defaultTier = 'internal'): Promise<KubePeerDirectory> {
     const problems = new Problems();
-    const policies = createStaticPolicySource(parsePolicyConfig({ defaultTier, workloads: [{ match: 'prod/vault/**', defaultTier: 'restricted' }] }, problems));
+    const policies = createStaticPolicySource(
+      parsePolicyConfig({ defaultTier, workloads: [{ match: 'prod/vault/**', defaultTier: 'restricted' }] }, problems),
+    );
     problems.throwIfAny();
-    dir = createKubePeerDirectory({ kubeConfig: api.kubeConfig(), cluster: 'prod', policies, watchBackoff: { initialMs: 20, maxMs: 100 }, log: silentLogger(), registry: new Registry() });
+    dir = createKubePeerDirectory({
+      kubeConfig: api.kubeConfig(),
+      cluster: 'prod',
+      policies,
+      watchBackoff: { initialMs: 20, maxMs: 100 },
+      log: silentLogger(),
+      registry: new Registry(),
+    });
     await dir.start(5000);
     return dir;
   }
 
   it('maps a pod IP to its workload for egress, across nodes (fake API server)', async () => {
-    api.put(pod({ name: 'db-0', namespace: 'shop', uid: 'db0', node: 'node-b', owner: { kind: 'StatefulSet', name: 'db' }, podIP: '10.1.2.3' }));
-    api.put(pod({ name: 'api-7d9f8b6c5d-x', namespace: 'shop', uid: 'api', owner: { kind: 'ReplicaSet', name: 'api-7d9f8b6c5d' }, labels: { 'pod-template-hash': '7d9f8b6c5d' }, podIP: '10.1.2.4' }));
+    api.put(
+      pod({
+        name: 'db-0',
+        namespace: 'shop',
+        uid: 'db0',
+        node: 'node-b',
+        owner: { kind: 'StatefulSet', name: 'db' },
+        podIP: '10.1.2.3',
+      }),
+    );
+    api.put(
+      pod({
+        name: 'api-7d9f8b6c5d-x',
+        namespace: 'shop',
+        uid: 'api',
+        owner: { kind: 'ReplicaSet', name: 'api-7d9f8b6c5d' },
+        labels: { 'pod-template-hash': '7d9f8b6c5d' },
+        podIP: '10.1.2.4',
+      }),
+    );
     const d = await start();
     expect(d.lookup('10.1.2.3')).toEqual({ workloadKey: 'prod/shop/StatefulSet/db/', tier: 'internal' });
     expect(d.lookup('10.1.2.4')?.workloadKey).toBe('prod/shop/Deployment/api/');
@@ -52,7 +79,15 @@ describe('kube peer directory against the fake API server', () => {
   it('takes the sensitivity tier from the pod label, else the namespace label, else the policy default (fake API server)', async () => {
     api.put(namespace('payments', { 'tripline.io/sensitivity': 'confidential' }));
     api.put(namespace('web'));
-    api.put(pod({ name: 'card', namespace: 'payments', uid: 'c', labels: { 'tripline.io/sensitivity': 'restricted' }, podIP: '10.0.0.1' }));
+    api.put(
+      pod({
+        name: 'card',
+        namespace: 'payments',
+        uid: 'c',
+        labels: { 'tripline.io/sensitivity': 'restricted' },
+        podIP: '10.0.0.1',
+      }),
+    );
     api.put(pod({ name: 'ledger', namespace: 'payments', uid: 'l', podIP: '10.0.0.2' }));
     api.put(pod({ name: 'front', namespace: 'web', uid: 'f', podIP: '10.0.0.3' }));
     api.put(pod({ name: 'secrets', namespace: 'vault', uid: 'v', podIP: '10.0.0.4' }));
@@ -67,15 +102,44 @@ describe('kube peer directory against the fake API server', () => {
   });
 
   it('maps a service cluster IP to the one workload it selects, or to the service (fake API server)', async () => {
-    api.put(pod({ name: 'db-0', namespace: 'shop', uid: 'd0', owner: { kind: 'StatefulSet', name: 'db' }, labels: { app: 'db', 'tripline.io/sensitivity': 'restricted' }, podIP: '10.1.0.1' }));
-    api.put(pod({ name: 'db-1', namespace: 'shop', uid: 'd1', owner: { kind: 'StatefulSet', name: 'db' }, labels: { app: 'db', 'tripline.io/sensitivity': 'restricted' }, podIP: '10.1.0.2' }));
+    api.put(
+      pod({
+        name: 'db-0',
+        namespace: 'shop',
+        uid: 'd0',
+        owner: { kind: 'StatefulSet', name: 'db' },
+        labels: { app: 'db', 'tripline.io/sensitivity': 'restricted' },
+        podIP: '10.1.0.1',
+      }),
+    );
+    api.put(
+      pod({
+        name: 'db-1',
+        namespace: 'shop',
+        uid: 'd1',
+        owner: { kind: 'StatefulSet', name: 'db' },
+        labels: { app: 'db', 'tripline.io/sensitivity': 'restricted' },
+        podIP: '10.1.0.2',
+      }),
+    );
     api.put(service('db', 'shop', '10.96.0.10', { app: 'db' }));
     api.put(service('mixed', 'shop', '10.96.0.11', { tier: 'x' }));
     const d = await start();
     expect(d.lookup('10.96.0.10')).toEqual({ workloadKey: 'prod/shop/StatefulSet/db/', tier: 'restricted' });
     expect(d.lookup('10.96.0.11')).toEqual({ workloadKey: 'prod/shop/Service/mixed/', tier: 'internal' });
-    api.put(pod({ name: 'cache', namespace: 'shop', uid: 'c', owner: { kind: 'StatefulSet', name: 'cache' }, labels: { tier: 'x' }, podIP: '10.1.0.3' }));
-    await waitFor(() => d.lookup('10.96.0.11')?.workloadKey === 'prod/shop/StatefulSet/cache/', { what: 'service resolution after pod change' });
+    api.put(
+      pod({
+        name: 'cache',
+        namespace: 'shop',
+        uid: 'c',
+        owner: { kind: 'StatefulSet', name: 'cache' },
+        labels: { tier: 'x' },
+        podIP: '10.1.0.3',
+      }),
+    );
+    await waitFor(() => d.lookup('10.96.0.11')?.workloadKey === 'prod/shop/StatefulSet/cache/', {
+      what: 'service resolution after pod change',
+    });
   });
 
   it('recovers from a dropped watch and from 410 Gone (fake API server)', async () => {

@@ -29,9 +29,21 @@ describe('kube pod resolver against the fake API server', () => {
 
   async function start(raw: Record<string, unknown> = {}): Promise<KubePodResolver> {
     const problems = new Problems();
-    const config = parseKubePodResolverConfig({ nodeName: 'node-a', deletedPodGrace: '60s', watchBackoff: { initial: '20ms', max: '100ms' }, ...raw }, problems, 'kubernetes', {});
+    const config = parseKubePodResolverConfig(
+      { nodeName: 'node-a', deletedPodGrace: '60s', watchBackoff: { initial: '20ms', max: '100ms' }, ...raw },
+      problems,
+      'kubernetes',
+      {},
+    );
     problems.throwIfAny();
-    resolver = createKubePodResolver({ kubeConfig: api.kubeConfig(), config, cluster: 'prod', log: silentLogger(), registry, now: () => clock });
+    resolver = createKubePodResolver({
+      kubeConfig: api.kubeConfig(),
+      config,
+      cluster: 'prod',
+      log: silentLogger(),
+      registry,
+      now: () => clock,
+    });
     await resolver.start(5000);
     return resolver;
   }
@@ -47,29 +59,70 @@ describe('kube pod resolver against the fake API server', () => {
       [undefined, {}, 'Pod', 'debug'],
     ];
     cases.forEach(([owner, labels], i) =>
-      api.put(pod({ name: i === 6 ? 'debug' : `p${i}`, namespace: 'shop', uid: `uid-${i}`, owner, labels: { app: 'x', ...labels }, containers: [{ name: 'main', image: 'reg/app:1', id: `containerd://${id(i)}` }] })),
+      api.put(
+        pod({
+          name: i === 6 ? 'debug' : `p${i}`,
+          namespace: 'shop',
+          uid: `uid-${i}`,
+          owner,
+          labels: { app: 'x', ...labels },
+          containers: [{ name: 'main', image: 'reg/app:1', id: `containerd://${id(i)}` }],
+        }),
+      ),
     );
     const r = await start();
     cases.forEach(([, , kind, name], i) => {
       const info = r.lookup(id(i), `uid-${i}`);
-      expect(info?.workload, `case ${i}`).toEqual({ cluster: 'prod', namespace: 'shop', kind, name, container: 'main' });
+      expect(info?.workload, `case ${i}`).toEqual({
+        cluster: 'prod',
+        namespace: 'shop',
+        kind,
+        name,
+        container: 'main',
+      });
       expect(info?.imageDigest).toBe(digestOf(7));
       expect(info?.image).toBe('reg/app:1');
     });
   });
 
   it('only lists and watches pods of its own node (field selector) on the fake API server', async () => {
-    api.put(pod({ name: 'mine', uid: 'u1', node: 'node-a', containers: [{ name: 'c', image: 'i', id: `cri-o://${id(1)}` }] }));
-    api.put(pod({ name: 'theirs', uid: 'u2', node: 'node-b', containers: [{ name: 'c', image: 'i', id: `docker://${id(2)}` }] }));
+    api.put(
+      pod({ name: 'mine', uid: 'u1', node: 'node-a', containers: [{ name: 'c', image: 'i', id: `cri-o://${id(1)}` }] }),
+    );
+    api.put(
+      pod({
+        name: 'theirs',
+        uid: 'u2',
+        node: 'node-b',
+        containers: [{ name: 'c', image: 'i', id: `docker://${id(2)}` }],
+      }),
+    );
     const r = await start();
     expect(r.lookup(id(1), 'u1')?.workload.name).toBe('mine');
     expect(r.lookup(id(2), 'u2')).toBeUndefined();
-    expect(api.requests.filter((q) => q.path === '/api/v1/pods').every((q) => q.query.get('fieldSelector') === 'spec.nodeName=node-a')).toBe(true);
+    expect(
+      api.requests
+        .filter((q) => q.path === '/api/v1/pods')
+        .every((q) => q.query.get('fieldSelector') === 'spec.nodeName=node-a'),
+    ).toBe(true);
   });
 
   it('reports privileged containers and host namespaces, labels, init containers (fake API server)', async () => {
-    api.put(pod({ name: 'p', uid: 'u', labels: { 'tripline.io/sensitivity': 'restricted' }, initContainers: [{ name: 'init', image: 'busybox', id: `containerd://${id(3)}` }], containers: [{ name: 'a', image: 'i', id: `containerd://${id(1)}`, privileged: true }, { name: 'b', image: 'i', id: `containerd://${id(2)}` }] }));
-    api.put(pod({ name: 'h', uid: 'h', hostPID: true, containers: [{ name: 'a', image: 'i', id: `containerd://${id(4)}` }] }));
+    api.put(
+      pod({
+        name: 'p',
+        uid: 'u',
+        labels: { 'tripline.io/sensitivity': 'restricted' },
+        initContainers: [{ name: 'init', image: 'busybox', id: `containerd://${id(3)}` }],
+        containers: [
+          { name: 'a', image: 'i', id: `containerd://${id(1)}`, privileged: true },
+          { name: 'b', image: 'i', id: `containerd://${id(2)}` },
+        ],
+      }),
+    );
+    api.put(
+      pod({ name: 'h', uid: 'h', hostPID: true, containers: [{ name: 'a', image: 'i', id: `containerd://${id(4)}` }] }),
+    );
     const r = await start();
     expect(r.lookup(id(1), 'u')?.privileged).toBe(true);
     expect(r.lookup(id(2), 'u')?.privileged).toBe(false);
@@ -81,7 +134,12 @@ describe('kube pod resolver against the fake API server', () => {
   it("keeps a short-lived pod's identity: waits for a pod that appears late and remembers it after deletion (fake API server)", async () => {
     const r = await start();
     const pending = r.waitFor(id(5), 'job-uid', 3000);
-    const job = pod({ name: 'once-abc', uid: 'job-uid', owner: { kind: 'Job', name: 'once' }, containers: [{ name: 'task', image: 'i', id: `containerd://${id(5)}` }] });
+    const job = pod({
+      name: 'once-abc',
+      uid: 'job-uid',
+      owner: { kind: 'Job', name: 'once' },
+      containers: [{ name: 'task', image: 'i', id: `containerd://${id(5)}` }],
+    });
     api.put(job);
     const info = await pending;
     expect(info?.workload).toMatchObject({ kind: 'Job', name: 'once', container: 'task' });
@@ -117,22 +175,36 @@ describe('kube pod resolver against the fake API server', () => {
     await waitFor(() => api.watchCount === 1, { what: 'watch open' });
     api.setUnavailable(true);
     api.dropWatches();
-    await waitFor(async () => (await registry.getSingleMetricAsString('tripline_agent_kube_informer_restarts_total')).includes('resource="pods"'), { what: 'watch failure' });
+    await waitFor(
+      async () =>
+        (await registry.getSingleMetricAsString('tripline_agent_kube_informer_restarts_total')).includes(
+          'resource="pods"',
+        ),
+      { what: 'watch failure' },
+    );
     // While the agent is cut off: a pod arrives, another leaves, and history is compacted.
     api.put(pod({ name: 'b', uid: 'b', containers: [{ name: 'c', image: 'i', id: `containerd://${id(12)}` }] }));
     api.remove('v1', 'Pod', 'default', 'a');
     api.compact();
     api.setUnavailable(false);
     await waitFor(() => r.lookup(id(12), 'b'), { what: 'pod added during the outage' });
-    expect(api.requests.some((q) => q.query.get('watch') === 'true' && Number(q.query.get('resourceVersion')) > 0)).toBe(true);
-    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain('resource="pods"} 2');
+    expect(
+      api.requests.some((q) => q.query.get('watch') === 'true' && Number(q.query.get('resourceVersion')) > 0),
+    ).toBe(true);
+    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain(
+      'resource="pods"} 2',
+    );
   });
 
   it('resumes an expired watch without relisting, kept current by BOOKMARK events (fake API server)', async () => {
     api.put(pod({ name: 'a', uid: 'a', containers: [{ name: 'c', image: 'i', id: `containerd://${id(15)}` }] }));
     const r = await start();
     await waitFor(() => api.watchCount === 1, { what: 'watch open' });
-    expect(api.requests.filter((q) => q.query.get('watch') === 'true').every((q) => q.query.get('allowWatchBookmarks') === 'true')).toBe(true);
+    expect(
+      api.requests
+        .filter((q) => q.query.get('watch') === 'true')
+        .every((q) => q.query.get('allowWatchBookmarks') === 'true'),
+    ).toBe(true);
     api.put(pod({ name: 'm', uid: 'm', containers: [{ name: 'c', image: 'i', id: `containerd://${id(16)}` }] }));
     await waitFor(() => r.lookup(id(16), 'm'), { what: 'marker pod' });
     // Pods of other nodes move the resourceVersion without reaching this watch; only the
@@ -144,11 +216,15 @@ describe('kube pod resolver against the fake API server', () => {
     api.compact();
     const watchesBefore = api.requests.filter((q) => q.query.get('watch') === 'true').length;
     expect(api.endWatches()).toBe(1);
-    api.put(pod({ name: 'after', uid: 'after', containers: [{ name: 'c', image: 'i', id: `containerd://${id(17)}` }] }));
+    api.put(
+      pod({ name: 'after', uid: 'after', containers: [{ name: 'c', image: 'i', id: `containerd://${id(17)}` }] }),
+    );
     await waitFor(() => r.lookup(id(17), 'after'), { what: 'pod after the dropped watch' });
     const resumed = api.requests.filter((q) => q.query.get('watch') === 'true')[watchesBefore];
     expect(resumed?.query.get('resourceVersion')).toBe(bookmarked);
-    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain('resource="pods"} 1');
+    expect(await registry.getSingleMetricAsString('tripline_agent_kube_informer_lists_total')).toContain(
+      'resource="pods"} 1',
+    );
   });
 
   it('restarts with backoff after the fake API server was unavailable', async () => {
@@ -156,7 +232,13 @@ describe('kube pod resolver against the fake API server', () => {
     await waitFor(() => api.watchCount === 1);
     api.setUnavailable(true);
     api.dropWatches();
-    await waitFor(async () => (await registry.getSingleMetricAsString('tripline_agent_kube_informer_restarts_total')).includes('reason="server-error"'), { what: 'restart counted' });
+    await waitFor(
+      async () =>
+        (await registry.getSingleMetricAsString('tripline_agent_kube_informer_restarts_total')).includes(
+          'reason="server-error"',
+        ),
+      { what: 'restart counted' },
+    );
     api.setUnavailable(false);
     api.put(pod({ name: 'late', uid: 'late', containers: [{ name: 'c', image: 'i', id: `containerd://${id(14)}` }] }));
     await waitFor(() => r.lookup(id(14), 'late'), { what: 'pod after recovery' });

@@ -32,16 +32,51 @@ describe('RuntimePolicy source against the fake API server', () => {
 
   async function start(): Promise<KubePolicySource> {
     const problems = new Problems();
-    const base = createStaticPolicySource(parsePolicyConfig({ mode: 'detect', defaultTier: 'internal', exceptions: [{ rule: 'unexpected-syscall', key: 'ptrace', reason: 'debuggers' }] }, problems));
+    const base = createStaticPolicySource(
+      parsePolicyConfig(
+        {
+          mode: 'detect',
+          defaultTier: 'internal',
+          exceptions: [{ rule: 'unexpected-syscall', key: 'ptrace', reason: 'debuggers' }],
+        },
+        problems,
+      ),
+    );
     problems.throwIfAny();
-    source = createKubePolicySource({ kubeConfig: api.kubeConfig(), namespace: 'tripline', base, watchBackoff: { initialMs: 20, maxMs: 100 }, log: silentLogger(), registry: new Registry() });
+    source = createKubePolicySource({
+      kubeConfig: api.kubeConfig(),
+      namespace: 'tripline',
+      base,
+      watchBackoff: { initialMs: 20, maxMs: 100 },
+      log: silentLogger(),
+      registry: new Registry(),
+    });
     await source.start(5000);
     return source;
   }
 
   it('layers the cluster default and selector-matched namespace policies over the config (fake API server)', async () => {
-    api.put(policy('tripline', 'default', { defaultSensitivity: 'confidential', learning: { minDuration: '1h' }, severityOverrides: { 'unexpected-egress': 'high' } }));
-    api.put(policy('shop', 'api-only', { selector: { matchLabels: { app: 'api' }, matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }] }, mode: 'learn', protectedPaths: ['/srv/**'], exceptions: [{ rule: 'unexpected-exec', key: '/usr/bin/git', expires: '2030-01-01T00:00:00Z', reason: 'deploy hook' }], allowedFlows: [{ from: 'prod/shop/**', to: 'tier:public' }] }));
+    api.put(
+      policy('tripline', 'default', {
+        defaultSensitivity: 'confidential',
+        learning: { minDuration: '1h' },
+        severityOverrides: { 'unexpected-egress': 'high' },
+      }),
+    );
+    api.put(
+      policy('shop', 'api-only', {
+        selector: {
+          matchLabels: { app: 'api' },
+          matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }],
+        },
+        mode: 'learn',
+        protectedPaths: ['/srv/**'],
+        exceptions: [
+          { rule: 'unexpected-exec', key: '/usr/bin/git', expires: '2030-01-01T00:00:00Z', reason: 'deploy hook' },
+        ],
+        allowedFlows: [{ from: 'prod/shop/**', to: 'tier:public' }],
+      }),
+    );
     const s = await start();
     const p = s.policyFor(api1, { app: 'api' });
     expect(p.mode).toBe('learn');
@@ -77,16 +112,35 @@ describe('RuntimePolicy source against the fake API server', () => {
 
   it('rejects an invalid RuntimePolicy with every problem in its status and keeps the previous layers (fake API server)', async () => {
     const s = await start();
-    api.put(policy('shop', 'broken', { mode: 'enforce', defaultSensitivity: 'secret', severityOverrides: { 'no-such-rule': 'high' }, selector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }));
-    const status = await waitFor(() => api.get(GV, 'RuntimePolicy', 'shop', 'broken')?.['status'] as { accepted: boolean; problems: string[] } | undefined, { what: 'status written' });
+    api.put(
+      policy('shop', 'broken', {
+        mode: 'enforce',
+        defaultSensitivity: 'secret',
+        severityOverrides: { 'no-such-rule': 'high' },
+        selector: { matchExpressions: [{ key: 'a', operator: 'Near' }] },
+      }),
+    );
+    const status = await waitFor(
+      () =>
+        api.get(GV, 'RuntimePolicy', 'shop', 'broken')?.['status'] as
+          { accepted: boolean; problems: string[] } | undefined,
+      { what: 'status written' },
+    );
     expect(status.accepted).toBe(false);
     expect(status.problems.join('\n')).toMatch(/spec\.mode/);
     expect(status.problems.join('\n')).toMatch(/spec\.defaultSensitivity/);
     expect(status.problems.join('\n')).toMatch(/no-such-rule/);
     expect(status.problems.join('\n')).toMatch(/matchExpressions\[0\]\.operator/);
     expect(s.policyFor(api1, { app: 'api' }).mode).toBe('detect');
-    api.patch(GV, 'RuntimePolicy', 'shop', 'broken', { spec: { mode: 'learn', defaultSensitivity: null, severityOverrides: null, selector: null } });
-    await waitFor(() => (api.get(GV, 'RuntimePolicy', 'shop', 'broken')?.['status'] as { accepted?: boolean } | undefined)?.accepted === true, { what: 'accepted after fix' });
+    api.patch(GV, 'RuntimePolicy', 'shop', 'broken', {
+      spec: { mode: 'learn', defaultSensitivity: null, severityOverrides: null, selector: null },
+    });
+    await waitFor(
+      () =>
+        (api.get(GV, 'RuntimePolicy', 'shop', 'broken')?.['status'] as { accepted?: boolean } | undefined)?.accepted ===
+        true,
+      { what: 'accepted after fix' },
+    );
     expect(s.policyFor(api1, { app: 'api' }).mode).toBe('learn');
   });
 });

@@ -12,13 +12,39 @@ import { waitFor } from '../../helpers/wait.js';
 const GV = 'tripline.io/v1alpha1';
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 
-const workload: WorkloadRef = { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'checkout_API.v2', container: 'app' };
+const workload: WorkloadRef = {
+  cluster: 'prod',
+  namespace: 'shop',
+  kind: 'Deployment',
+  name: 'checkout_API.v2',
+  container: 'app',
+};
 
-function item(kind: ProfileItemSnapshot['kind'], key: string, extra: Partial<ProfileItemSnapshot> = {}): ProfileItemSnapshot {
-  return { kind, key, firstSeenMs: T0, lastSeenMs: T0 + 60_000, count: 3, replicas: 2, origin: 'learned', suspect: false, imageDigest: '', pendingReview: false, ...extra };
+function item(
+  kind: ProfileItemSnapshot['kind'],
+  key: string,
+  extra: Partial<ProfileItemSnapshot> = {},
+): ProfileItemSnapshot {
+  return {
+    kind,
+    key,
+    firstSeenMs: T0,
+    lastSeenMs: T0 + 60_000,
+    count: 3,
+    replicas: 2,
+    origin: 'learned',
+    suspect: false,
+    imageDigest: '',
+    pendingReview: false,
+    ...extra,
+  };
 }
 
-function profile(items: ProfileItemSnapshot[], revision: number, extra: Partial<ProfileSnapshot> = {}): ProfileSnapshot {
+function profile(
+  items: ProfileItemSnapshot[],
+  revision: number,
+  extra: Partial<ProfileSnapshot> = {},
+): ProfileSnapshot {
   return {
     workload,
     key: workloadKey(workload),
@@ -56,7 +82,14 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
   });
 
   function open(registry = new Registry()): ProfileStore {
-    const s = createKubeProfileStore({ kubeConfig: api.kubeConfig(), collectorNamespace: 'tripline', writeConcurrency: 4, watchBackoff: { initialMs: 20, maxMs: 100 }, log: silentLogger(), registry });
+    const s = createKubeProfileStore({
+      kubeConfig: api.kubeConfig(),
+      collectorNamespace: 'tripline',
+      writeConcurrency: 4,
+      watchBackoff: { initialMs: 20, maxMs: 100 },
+      log: silentLogger(),
+      registry,
+    });
     stores.push(s);
     return s;
   }
@@ -67,8 +100,20 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     expect(name.length).toBeLessThanOrEqual(63);
     const stored = api.get(GV, 'RuntimeBaseline', 'shop', name)!;
-    expect(stored['spec']).toMatchObject({ workload, state: 'learning', items: [{ kind: 'exec', key: '/usr/bin/curl', origin: 'learned', count: 3, firstSeen: '2026-11-20T10:00:00.000Z' }, { kind: 'egress' }] });
-    expect(stored['status']).toMatchObject({ phase: 'learning', itemCount: 2, learningStartedAt: '2026-11-20T10:00:00.000Z', revision: 1 });
+    expect(stored['spec']).toMatchObject({
+      workload,
+      state: 'learning',
+      items: [
+        { kind: 'exec', key: '/usr/bin/curl', origin: 'learned', count: 3, firstSeen: '2026-11-20T10:00:00.000Z' },
+        { kind: 'egress' },
+      ],
+    });
+    expect(stored['status']).toMatchObject({
+      phase: 'learning',
+      itemCount: 2,
+      learningStartedAt: '2026-11-20T10:00:00.000Z',
+      revision: 1,
+    });
     const writesBefore = api.requests.filter((r) => r.method !== 'GET').length;
     await s.save([profile([item('exec', '/usr/bin/curl'), item('egress', 'shop/Deployment/db:tcp/5432')], 1)]);
     expect(api.requests.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
@@ -79,7 +124,14 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
   });
 
   it('reloads baselines after a collector restart from the fake API server', async () => {
-    const original = profile([item('exec', '/bin/sh', { origin: 'approved', suspect: true }), item('file', '/var/log/app/*.log', { pendingReview: true, imageDigest: 'sha256:' + 'b'.repeat(64) })], 7, { state: 'stable', stableSinceMs: T0 + 7_200_000, partial: true });
+    const original = profile(
+      [
+        item('exec', '/bin/sh', { origin: 'approved', suspect: true }),
+        item('file', '/var/log/app/*.log', { pendingReview: true, imageDigest: 'sha256:' + 'b'.repeat(64) }),
+      ],
+      7,
+      { state: 'stable', stableSinceMs: T0 + 7_200_000, partial: true },
+    );
     await open().save([original]);
     const reloaded = await open().loadAll();
     expect(reloaded).toHaveLength(1);
@@ -96,7 +148,9 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
     // kubectl edit: drop /bin/sh (no longer baseline), add /usr/bin/python3 (stops alerting).
     const cur = api.get(GV, 'RuntimeBaseline', 'shop', name)!;
     const items = (cur['spec'] as { items: { key: string }[] }).items.filter((i) => i.key !== '/bin/sh');
-    api.patch(GV, 'RuntimeBaseline', 'shop', name, { spec: { items: [...items, { kind: 'exec', key: '/usr/bin/python3' }] } });
+    api.patch(GV, 'RuntimeBaseline', 'shop', name, {
+      spec: { items: [...items, { kind: 'exec', key: '/usr/bin/python3' }] },
+    });
     const edited = await waitFor(() => seen.at(-1), { what: 'onChange after the edit' });
     expect(seen).toHaveLength(1);
     expect(keys(edited)).toEqual(['exec:/usr/bin/curl', 'exec:/usr/bin/python3', 'syscall:openat']);
@@ -110,11 +164,19 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
     await s.save([profile([item('exec', '/usr/bin/curl'), item('exec', '/bin/sh')], 1)]);
     const cur = api.get(GV, 'RuntimeBaseline', 'shop', name)!;
     const items = (cur['spec'] as { items: { key: string }[] }).items.filter((i) => i.key !== '/bin/sh');
-    api.patch(GV, 'RuntimeBaseline', 'shop', name, { spec: { items: [...items, { kind: 'listen', key: 'tcp/9090', origin: 'approved' }] } });
+    api.patch(GV, 'RuntimeBaseline', 'shop', name, {
+      spec: { items: [...items, { kind: 'listen', key: 'tcp/9090', origin: 'approved' }] },
+    });
     // The learner has not seen the edit yet: it still holds /bin/sh and learned openat.
     await s.save([profile([item('exec', '/usr/bin/curl'), item('exec', '/bin/sh'), item('syscall', 'openat')], 2)]);
-    expect(keys(api.get(GV, 'RuntimeBaseline', 'shop', name))).toEqual(['exec:/usr/bin/curl', 'listen:tcp/9090', 'syscall:openat']);
-    expect(await registry.getSingleMetricAsString('tripline_collector_kube_baseline_writes_total')).toContain('result="conflict"} 1');
+    expect(keys(api.get(GV, 'RuntimeBaseline', 'shop', name))).toEqual([
+      'exec:/usr/bin/curl',
+      'listen:tcp/9090',
+      'syscall:openat',
+    ]);
+    expect(await registry.getSingleMetricAsString('tripline_collector_kube_baseline_writes_total')).toContain(
+      'result="conflict"} 1',
+    );
     expect(api.requests.some((r) => r.method === 'PUT' && r.path.endsWith(`/runtimebaselines/${name}`))).toBe(true);
   });
 
@@ -130,9 +192,22 @@ describe('RuntimeBaseline profile store against the fake API server', () => {
   });
 
   it('puts host workloads in the collector namespace and pages through many baselines on reload (fake API server)', async () => {
-    const host: WorkloadRef = { cluster: 'local', namespace: '', kind: 'cgroup', name: 'system.slice/nginx.service', container: '' };
-    const many = Array.from({ length: 300 }, (_, i) => ({ ...profile([item('exec', `/bin/x${i}`)], 1), workload: { ...workload, name: `w${i}` }, key: workloadKey({ ...workload, name: `w${i}` }) }));
-    await open().save([{ ...profile([item('exec', '/usr/sbin/nginx')], 1), workload: host, key: workloadKey(host) }, ...many]);
+    const host: WorkloadRef = {
+      cluster: 'local',
+      namespace: '',
+      kind: 'cgroup',
+      name: 'system.slice/nginx.service',
+      container: '',
+    };
+    const many = Array.from({ length: 300 }, (_, i) => ({
+      ...profile([item('exec', `/bin/x${i}`)], 1),
+      workload: { ...workload, name: `w${i}` },
+      key: workloadKey({ ...workload, name: `w${i}` }),
+    }));
+    await open().save([
+      { ...profile([item('exec', '/usr/sbin/nginx')], 1), workload: host, key: workloadKey(host) },
+      ...many,
+    ]);
     expect(api.get(GV, 'RuntimeBaseline', 'tripline', baselineName(host))).toBeDefined();
     const loaded = await open().loadAll();
     expect(loaded).toHaveLength(301);

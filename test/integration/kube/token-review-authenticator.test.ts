@@ -29,7 +29,18 @@ describe('TokenReview agent authenticator against the fake API server', () => {
 
   function auth(): AgentAuthenticator {
     const sink = new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) });
-    return createTokenReviewAuthenticator({ kubeConfig: api.kubeConfig(), agentServiceAccounts: [AGENT], audience: 'tripline', cacheTtlMs: 60_000, negativeCacheTtlMs: 5_000, cacheMax: 2, timeoutMs: 2_000, log: pino({ level: 'debug' }, sink), registry, now: () => clock });
+    return createTokenReviewAuthenticator({
+      kubeConfig: api.kubeConfig(),
+      agentServiceAccounts: [AGENT],
+      audience: 'tripline',
+      cacheTtlMs: 60_000,
+      negativeCacheTtlMs: 5_000,
+      cacheMax: 2,
+      timeoutMs: 2_000,
+      log: pino({ level: 'debug' }, sink),
+      registry,
+      now: () => clock,
+    });
   }
 
   it('accepts the agent service account and rejects others (fake API server)', async () => {
@@ -46,7 +57,11 @@ describe('TokenReview agent authenticator against the fake API server', () => {
 
   it('caches verdicts by token hash for the TTL and never logs or labels the token (fake API server)', async () => {
     const a = auth();
-    await Promise.all([a.authenticate('agent-token-1'), a.authenticate('agent-token-1'), a.authenticate('agent-token-1')]);
+    await Promise.all([
+      a.authenticate('agent-token-1'),
+      a.authenticate('agent-token-1'),
+      a.authenticate('agent-token-1'),
+    ]);
     expect(api.requests.filter((r) => r.path.endsWith('/tokenreviews'))).toHaveLength(1);
     clock += 59_000;
     await a.authenticate('agent-token-1');

@@ -39,7 +39,9 @@ function instructions(text: string): Instruction[] {
 }
 
 const all = instructions(dockerfile);
-const args = new Map(all.filter((i) => i.op === 'ARG' && i.args.includes('=')).map((i) => i.args.split('=') as [string, string]));
+const args = new Map(
+  all.filter((i) => i.op === 'ARG' && i.args.includes('=')).map((i) => i.args.split('=') as [string, string]),
+);
 const stages: Stage[] = [];
 for (const i of all) {
   if (i.op === 'FROM') {
@@ -55,7 +57,13 @@ function inContext(path: string): boolean {
   for (const rule of ignore) {
     const negate = rule.startsWith('!');
     const pattern = negate ? rule.slice(1) : rule;
-    const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(.*/)?').replace(/\*\*/g, '.*').replace(/(?<!\.)\*/g, '[^/]*')}(/.*)?$`);
+    const re = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '(.*/)?')
+        .replace(/\*\*/g, '.*')
+        .replace(/(?<!\.)\*/g, '[^/]*')}(/.*)?$`,
+    );
     if (re.test(path)) keep = negate;
   }
   return keep;
@@ -88,10 +96,15 @@ describe('Dockerfile', () => {
     for (const [n, s] of stages.entries()) {
       for (const c of s.body.filter((i) => i.op === 'COPY' && i.args.startsWith('--from'))) {
         const from = /^--from=(\S+)/.exec(c.args)![1]!;
-        expect(stages.slice(0, n).map((x) => x.name), `${s.name}: ${c.args}`).toContain(from);
+        expect(
+          stages.slice(0, n).map((x) => x.name),
+          `${s.name}: ${c.args}`,
+        ).toContain(from);
       }
     }
-    const build = stage('build').body.map((i) => i.args).join('\n');
+    const build = stage('build')
+      .body.map((i) => i.args)
+      .join('\n');
     expect(build).toContain('make -C agent/bpf');
     expect(build).toContain('tsc -p tsconfig.build.json');
     expect(build).toContain('npm run proto');
@@ -99,18 +112,33 @@ describe('Dockerfile', () => {
 
   it('runtime stages carry no compilers; production dependencies only', () => {
     for (const name of ['prod-deps', 'runtime', 'collector', 'agent']) {
-      const text = stage(name).body.map((i) => i.args).join('\n');
+      const text = stage(name)
+        .body.map((i) => i.args)
+        .join('\n');
       expect(text, name).not.toMatch(/\b(clang|llvm|libbpf-dev|bpftool|make|gcc)\b/);
     }
-    expect(stage('prod-deps').body.map((i) => i.args).join('\n')).toContain('npm ci --omit=dev');
-    expect(stage('agent').body.map((i) => i.args).join('\n')).toContain('libbpf1');
+    expect(
+      stage('prod-deps')
+        .body.map((i) => i.args)
+        .join('\n'),
+    ).toContain('npm ci --omit=dev');
+    expect(
+      stage('agent')
+        .body.map((i) => i.args)
+        .join('\n'),
+    ).toContain('libbpf1');
   });
 
   it('the collector runs as the non-root user the StatefulSet expects; the agent finds its BPF object', () => {
-    const user = stage('collector').body.filter((i) => i.op === 'USER').at(-1)!.args;
+    const user = stage('collector')
+      .body.filter((i) => i.op === 'USER')
+      .at(-1)!.args;
     expect(user).toBe('10001:10001');
     const sts = renderKustomization(join(ROOT, 'deploy')).find((o) => o.kind === 'StatefulSet')!;
-    expect((sts['spec'] as { template: { spec: { securityContext: { runAsUser: number } } } }).template.spec.securityContext.runAsUser).toBe(10001);
+    expect(
+      (sts['spec'] as { template: { spec: { securityContext: { runAsUser: number } } } }).template.spec.securityContext
+        .runAsUser,
+    ).toBe(10001);
     // dist/agent/sensors/ebpf/ walks up to /app, where agent/bpf/.output/ must be.
     const copy = stage('agent').body.find((i) => i.op === 'COPY' && i.args.includes('tripline.bpf.o'))!;
     const dest = copy.args.split(/\s+/).at(-1)!;
@@ -122,7 +150,9 @@ describe('Dockerfile', () => {
   it('the images run the commands the manifests start them with', () => {
     const objs = renderKustomization(join(ROOT, 'deploy'));
     const cmd = (name: string): string[] => JSON.parse(stage(name).body.find((i) => i.op === 'CMD')!.args) as string[];
-    const argsOf = (kind: string): string[] => (objs.find((o) => o.kind === kind)!['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+    const argsOf = (kind: string): string[] =>
+      (objs.find((o) => o.kind === kind)!['spec'] as { template: { spec: { containers: { args: string[] }[] } } })
+        .template.spec.containers[0]!.args;
     expect(argsOf('DaemonSet')).toEqual(cmd('agent'));
     expect(argsOf('StatefulSet')).toEqual(cmd('collector'));
   });

@@ -33,9 +33,12 @@ export function validateAgainst(schema: SchemaNode, value: unknown, path = ''): 
       const o = value as Record<string, unknown>;
       for (const r of schema.required ?? []) if (!(r in o)) out.push(`${here}.${r}: required`);
       for (const [k, v] of Object.entries(o)) {
-        const sub = schema.properties?.[k] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        const sub =
+          schema.properties?.[k] ??
+          (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
         if (sub) out.push(...validateAgainst(sub, v, `${path}.${k}`));
-        else if (!schema['x-kubernetes-preserve-unknown-fields'] && path !== '.metadata') out.push(`${path}.${k}: unknown field (would be pruned)`);
+        else if (!schema['x-kubernetes-preserve-unknown-fields'] && path !== '.metadata')
+          out.push(`${path}.${k}: unknown field (would be pruned)`);
       }
       break;
     }
@@ -45,13 +48,16 @@ export function validateAgainst(schema: SchemaNode, value: unknown, path = ''): 
       break;
     case 'string':
       if (typeof value !== 'string') return [`${here}: must be a string`];
-      if (schema.pattern && !new RegExp(schema.pattern).test(value)) out.push(`${here}: does not match ${schema.pattern}`);
-      if (schema.minLength !== undefined && value.length < schema.minLength) out.push(`${here}: shorter than ${schema.minLength}`);
+      if (schema.pattern && !new RegExp(schema.pattern).test(value))
+        out.push(`${here}: does not match ${schema.pattern}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        out.push(`${here}: shorter than ${schema.minLength}`);
       if (schema.format === 'date-time' && !RFC3339.test(value)) out.push(`${here}: not an RFC 3339 date-time`);
       break;
     case 'integer':
       if (!Number.isInteger(value)) return [`${here}: must be an integer`];
-      if (schema.minimum !== undefined && (value as number) < schema.minimum) out.push(`${here}: below ${schema.minimum}`);
+      if (schema.minimum !== undefined && (value as number) < schema.minimum)
+        out.push(`${here}: below ${schema.minimum}`);
       break;
     case 'boolean':
       if (typeof value !== 'boolean') return [`${here}: must be a boolean`];
@@ -67,12 +73,15 @@ export function validateAgainst(schema: SchemaNode, value: unknown, path = ''): 
 export function structuralProblems(schema: SchemaNode, path = ''): string[] {
   const out: string[] = [];
   const here = path || '<root>';
-  if (!schema.type && !schema['x-kubernetes-int-or-string'] && !schema['x-kubernetes-preserve-unknown-fields']) out.push(`${here}: type is required`);
+  if (!schema.type && !schema['x-kubernetes-int-or-string'] && !schema['x-kubernetes-preserve-unknown-fields'])
+    out.push(`${here}: type is required`);
   if (schema.properties && schema.type !== 'object') out.push(`${here}: properties on a non-object`);
-  if (schema.properties && schema.additionalProperties !== undefined) out.push(`${here}: properties and additionalProperties are mutually exclusive`);
+  if (schema.properties && schema.additionalProperties !== undefined)
+    out.push(`${here}: properties and additionalProperties are mutually exclusive`);
   if (schema.type === 'array' && !schema.items) out.push(`${here}: arrays need items`);
   for (const [k, v] of Object.entries(schema.properties ?? {})) out.push(...structuralProblems(v, `${path}.${k}`));
-  if (typeof schema.additionalProperties === 'object') out.push(...structuralProblems(schema.additionalProperties, `${path}.*`));
+  if (typeof schema.additionalProperties === 'object')
+    out.push(...structuralProblems(schema.additionalProperties, `${path}.*`));
   if (schema.items) out.push(...structuralProblems(schema.items, `${path}[]`));
   return out;
 }
