@@ -125,6 +125,21 @@ describe('webhook sink against a real HTTPS receiver', () => {
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it('honours Retry-After given as an HTTP date', async () => {
+    const r = await receiver();
+    let calls = 0;
+    r.respond = () =>
+      ++calls === 1
+        ? { status: 503, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } }
+        : { status: 200 };
+    const { p } = webhookPipeline(r);
+    p.submit(finding());
+    await waitFor(() => r.accepted.size === 1, { timeoutMs: 5000 });
+    const [a, b] = r.requests;
+    // HTTP dates have whole seconds: the wait is between 1 and 2 s, never the 50 ms backoff.
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(900);
+  });
+
   it('a permanently failing receiver sends incidents to the dead-letter file', async () => {
     const r = await receiver();
     r.respond = () => ({ status: 400 });

@@ -1,8 +1,9 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDeadLetterFile } from '../../../../collector/sinks/delivery/dead-letter.js';
 import { createOutbox, type OutboxOptions } from '../../../../collector/sinks/delivery/outbox.js';
 import type { Incident } from '../../../../proto/incident.js';
 import { silentLogger } from '../../../../lib/logger.js';
@@ -129,5 +130,50 @@ describe('outbox', () => {
     outbox.append(incidents(1)[0]!);
     expect((await pending).map((r) => r.seq)).toEqual([1]);
     await outbox.close();
+  });
+
+  it('skips a damaged record in a sealed segment by its checksum and counts it', async () => {
+    const dir = tempDir();
+    const first = open(dir).outbox;
+    for (const i of incidents(200)) first.append(i);
+    await first.close();
+    const oldest = join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.startsWith('seg-'))
+        .sort()[0]!,
+    );
+    const bytes = readFileSync(oldest);
+    const secondLine = bytes.indexOf(0x0a) + 1;
+    bytes[secondLine + 40] ^= 0x01; // flip one bit inside record 2
+    writeFileSync(oldest, bytes);
+    const { outbox, registry } = open(dir);
+    const reader = outbox.reader('a');
+    const got: number[] = [];
+    while (got.length < 199) got.push(...(await reader.next(500, never)).map((r) => r.seq));
+    expect(got.slice(0, 3)).toEqual([1, 3, 4]);
+    expect(got).toHaveLength(199);
+    expect(await registry.metrics()).toContain('tripline_collector_outbox_damaged_records_total 1');
+    await outbox.close();
+  });
+});
+
+describe('dead-letter file', () => {
+  it('rotates to .1 past its size bound and keeps writing', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'dead-letter.jsonl');
+    const file = createDeadLetterFile(path, 4096, silentLogger());
+    for (const i of incidents(6))
+      expect(await file.write({ sink: 's', error: 'HTTP 400', attempts: 1, incidents: [i] })).toBe(true);
+    await file.close();
+    const current = readFileSync(path, 'utf8').trim().split('\n');
+    const rotated = readFileSync(`${path}.1`, 'utf8').trim().split('\n');
+    expect(current.length + rotated.length).toBe(6);
+    expect(statSync(path).size).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(current.at(-1)!)).toMatchObject({
+      sink: 's',
+      error: 'HTTP 400',
+      incident: { schema: 'tripline.incident/v1' },
+    });
   });
 });
