@@ -30,13 +30,16 @@ export function hecEvent(incident: Incident, config: HecSinkConfig): Record<stri
     host: config.host || incident.evidence.node,
     source: config.source,
     sourcetype: config.sourcetype,
-    // Indexed fields make the common filters cheap in Splunk (no search-time extraction).
-    fields: {
-      rule: incident.rule,
-      severity: incident.severity,
-      namespace: incident.workload.namespace,
-      cluster: incident.workload.cluster,
-    },
+    // Indexed fields make the common filters cheap in Splunk (no search-time extraction);
+    // empty values (namespace off Kubernetes) are left out rather than indexed as "".
+    fields: Object.fromEntries(
+      Object.entries({
+        rule: incident.rule,
+        severity: incident.severity,
+        namespace: incident.workload.namespace,
+        cluster: incident.workload.cluster,
+      }).filter(([, v]) => v !== ''),
+    ),
     event: config.format === 'ocsf' ? toOcsfDetectionFinding(incident) : incidentJson(incident),
   };
   if (config.index) envelope.index = config.index;
