@@ -56,7 +56,7 @@ function variety(): tripline.v1.IEnvelope[] {
     { ...file, fileWrite: null },
     { ...file, container: { ...file.container, workload: null, cgroupId: 0 } },
     { ...file, container: {} },
-    { ...connect, connect: { protocol: 3, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 1 } } },
+    { ...connect, connect: { protocol: 3 as tripline.v1.Protocol, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 1 } } },
     { ...connect, connect: { protocol: 2, remote: { ip: Uint8Array.of(1, 2, 3), port: 1 } } },
     { ...connect, connect: { protocol: 1, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 70000 } } },
     { ...connect, connect: { protocol: 1 } },
