@@ -145,7 +145,7 @@ describe('outbox', () => {
     );
     const bytes = readFileSync(oldest);
     const secondLine = bytes.indexOf(0x0a) + 1;
-    bytes[secondLine + 40] ^= 0x01; // flip one bit inside record 2
+    bytes[secondLine + 40] = bytes[secondLine + 40]! ^ 0x01; // flip one bit inside record 2
     writeFileSync(oldest, bytes);
     const { outbox, registry } = open(dir);
     const reader = outbox.reader('a');
