@@ -62,6 +62,13 @@ struct {
 } pending_argv SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_file);
+} file_scratch SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536); /* resized by the loader */
 	__type(key, struct tl_peer_key);
@@ -269,34 +276,51 @@ int tl_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- file writes --------------------------------------------------------------- */
 
+/* Reads a user string of at most TL_PATH_MAX bytes into dst; returns its length with
+ * the NUL, in [1, TL_PATH_MAX] (an unreadable string becomes ""). */
+static __always_inline __u32 read_path(char *dst, const char *src, __u32 *flags_ext)
+{
+	long n = bpf_probe_read_user_str(dst, TL_PATH_MAX, src);
+	if (n <= 0) {
+		dst[0] = 0;
+		return 1;
+	}
+	if (n >= TL_PATH_MAX) {
+		*flags_ext |= TL_FILE_PATH_TRUNCATED;
+		return TL_PATH_MAX;
+	}
+	return n;
+}
+
 static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const char *path, int old_dirfd,
 				      const char *old_path)
 {
 	if (is_self())
 		return;
-	struct tl_file *f = reserve(sizeof(*f), TL_KIND_FILE);
+	__u32 zero = 0;
+	struct tl_file *f = bpf_map_lookup_elem(&file_scratch, &zero);
 	if (!f)
 		return;
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	fill_hdr(&f->h, TL_KIND_FILE, cgroup_id);
 	f->op = op;
 	f->flags = flags;
 	f->dirfd = dirfd;
 	f->old_dirfd = old_dirfd;
 	f->flags_ext = 0;
-	f->pad = 0;
-	long n = bpf_probe_read_user_str(f->path, sizeof(f->path), path);
-	if (n <= 0)
-		f->path[0] = 0;
-	else if (n == sizeof(f->path))
-		f->flags_ext |= TL_FILE_PATH_TRUNCATED;
-	f->old_path[0] = 0;
-	if (old_path) {
-		n = bpf_probe_read_user_str(f->old_path, sizeof(f->old_path), old_path);
-		if (n <= 0)
-			f->old_path[0] = 0;
-		else if (n == sizeof(f->old_path))
-			f->flags_ext |= TL_FILE_PATH_TRUNCATED;
-	}
-	bpf_ringbuf_submit(f, 0);
+	__u32 n = read_path(f->data, path, &f->flags_ext);
+	__u32 m = 0;
+	if (old_path)
+		m = read_path(&f->data[n & (TL_PATH_MAX * 2 - 1)], old_path, &f->flags_ext);
+	f->path_len = n;
+	f->old_len = m;
+	/* Assembled in per-CPU scratch and copied out at its real length (bpf_ringbuf_reserve
+	 * only takes a constant size). */
+	__u64 size = TL_FILE_FIXED + n + m;
+	if (size > sizeof(*f))
+		return;
+	if (bpf_ringbuf_output(&events, f, size, 0))
+		count_drop(TL_KIND_FILE, cgroup_id);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")

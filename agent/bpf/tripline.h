@@ -64,6 +64,8 @@ struct tl_syscall {
 	__u32 pad;
 }; /* 56 bytes */
 
+/* Variable length: only the bytes the paths use go into the ring buffer, so a storm
+ * of short paths buffers about six times as many records as a fixed 584-byte layout. */
 struct tl_file {
 	struct tl_hdr h;
 	__u32 op;        /* enum tl_file_op */
@@ -71,10 +73,11 @@ struct tl_file {
 	__s32 dirfd;     /* dirfd of path (AT_FDCWD for the legacy calls) */
 	__s32 old_dirfd; /* dirfd of old_path (rename) */
 	__u32 flags_ext; /* TL_FILE_PATH_TRUNCATED */
-	__u32 pad;
-	char path[TL_PATH_MAX];     /* target (new name for rename) */
-	char old_path[TL_PATH_MAX]; /* rename source; empty otherwise */
-}; /* 584 bytes */
+	__u16 path_len;  /* bytes of path in data, with its NUL */
+	__u16 old_len;   /* bytes of old_path following it, with its NUL; 0 if none */
+	char data[TL_PATH_MAX * 2]; /* path (new name for rename), then the rename source */
+}; /* 72 bytes + path_len + old_len */
+#define TL_FILE_FIXED 72
 
 struct tl_sock {
 	struct tl_hdr h;

@@ -9,9 +9,11 @@ import { formatIp } from './ip-text.js';
 export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5 } as const;
 
 const HDR_SIZE = 48;
-export const RECORD_SIZE = { exec: 1344, syscall: 56, file: 584, listen: 72, connect: 72 } as const;
+/** Minimum size of each record; file records carry their paths after a 72-byte fixed part. */
+export const RECORD_SIZE = { exec: 1344, syscall: 56, file: 72, listen: 72, connect: 72 } as const;
 
 const PATH_MAX = 256;
+const FILE_FIXED = 72;
 const ARGS_MAX = 1024;
 const EXEC_ARGV_TRUNCATED = 0x1;
 const EXEC_ARGV_MISSING = 0x2;
@@ -114,9 +116,14 @@ function decodeExec(v: DataView, bytes: Uint8Array): ExecRecord {
   };
 }
 
-function decodeFile(v: DataView, bytes: Uint8Array): FileRecord | undefined {
+function decodeFile(v: DataView, bytes: Uint8Array): FileRecord | string {
   const op = FILE_OPS[v.getUint32(48, true)];
-  if (!op) return undefined;
+  if (!op) return `file record with unknown op ${v.getUint32(48, true)}`;
+  const pathLen = v.getUint16(68, true);
+  const oldLen = v.getUint16(70, true);
+  if (pathLen > PATH_MAX || oldLen > PATH_MAX || FILE_FIXED + pathLen + oldLen > bytes.length) {
+    return `file record of ${bytes.length} bytes cannot hold paths of ${pathLen} and ${oldLen} bytes`;
+  }
   return {
     kind: 'file',
     hdr: header(v, bytes),
@@ -125,8 +132,8 @@ function decodeFile(v: DataView, bytes: Uint8Array): FileRecord | undefined {
     dirfd: v.getInt32(56, true),
     oldDirfd: v.getInt32(60, true),
     truncated: (v.getUint32(64, true) & FILE_PATH_TRUNCATED) !== 0,
-    path: cString(bytes, 72, PATH_MAX),
-    oldPath: cString(bytes, 328, PATH_MAX),
+    path: cString(bytes, FILE_FIXED, pathLen),
+    oldPath: oldLen ? cString(bytes, FILE_FIXED + pathLen, oldLen) : '',
   };
 }
 
@@ -165,8 +172,11 @@ export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLe
       break;
     case RECORD_KIND.file:
       problem = expect('file');
-      if (!problem) record = decodeFile(v, bytes) ?? undefined;
-      if (!problem && !record) problem = `file record with unknown op ${v.getUint32(48, true)}`;
+      if (!problem) {
+        const r = decodeFile(v, bytes);
+        if (typeof r === 'string') problem = r;
+        else record = r;
+      }
       break;
     case RECORD_KIND.listen:
     case RECORD_KIND.connect: {

@@ -37,7 +37,7 @@ describe('load', () => {
   });
 
   it('counts every record a tiny ring buffer drops, per cgroup and kind', async () => {
-    // One page holds about six file records: the burst below must overflow it.
+    // One page holds a few dozen short file records: the burst below must overflow it.
     harness = await startSensor({ ringBufferBytes: 4096 });
     const h = harness;
     const cg = sandbox.container('crio');

@@ -65,15 +65,17 @@ describe('decodeRecord', () => {
     expect(out.ok && out.record).toMatchObject({ kind: 'syscall', nr: 257, hdr: { cgroupId: 4242 } });
   });
 
-  it('decodes a rename with both paths, dirfds and the truncation flag', () => {
-    const { buf, view } = record(3, RECORD_SIZE.file);
+  it('decodes a rename with both paths packed after the fixed part, dirfds and the truncation flag', () => {
+    const paths = 'new.conf\0/etc/old.conf\0';
+    const { buf, view } = record(3, 72 + paths.length);
     view.setUint32(48, 2, true);
     view.setUint32(52, 1, true);
     view.setInt32(56, -100, true);
     view.setInt32(60, 7, true);
     view.setUint32(64, 1, true);
-    buf.write('new.conf\0', 72, 'latin1');
-    buf.write('/etc/old.conf\0', 328, 'latin1');
+    view.setUint16(68, 9, true);
+    view.setUint16(70, 14, true);
+    buf.write(paths, 72, 'latin1');
     const out = decode(buf);
     expect(out.ok && out.record).toMatchObject({
       kind: 'file',
@@ -85,6 +87,16 @@ describe('decodeRecord', () => {
       path: 'new.conf',
       oldPath: '/etc/old.conf',
     });
+  });
+
+  it('decodes an open with no rename source', () => {
+    const { buf, view } = record(3, 72 + 11);
+    view.setUint32(48, 1, true);
+    view.setUint32(52, 0o1101, true);
+    view.setUint16(68, 11, true);
+    buf.write('/tmp/x.log\0', 72, 'latin1');
+    const out = decode(buf);
+    expect(out.ok && out.record).toMatchObject({ op: 'open-write', path: '/tmp/x.log', oldPath: '', truncated: false });
   });
 
   it('decodes IPv4 and IPv6 socket records', () => {
@@ -113,6 +125,13 @@ describe('decodeRecord', () => {
     expect(decode(Buffer.alloc(10))).toEqual({ ok: false, error: 'record of 10 bytes is shorter than its header' });
     expect(decode(record(9, 64).buf)).toEqual({ ok: false, error: 'unknown record kind 9' });
     expect(decode(record(1, 100).buf)).toEqual({ ok: false, error: 'exec record of 100 bytes, expected 1344' });
+    const overrun = record(3, 80);
+    overrun.view.setUint32(48, 1, true);
+    overrun.view.setUint16(68, 20, true);
+    expect(decode(overrun.buf)).toEqual({
+      ok: false,
+      error: 'file record of 80 bytes cannot hold paths of 20 and 0 bytes',
+    });
     const badOp = record(3, RECORD_SIZE.file);
     badOp.view.setUint32(48, 99, true);
     expect(decode(badOp.buf)).toEqual({ ok: false, error: 'file record with unknown op 99' });
