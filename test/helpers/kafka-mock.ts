@@ -17,6 +17,7 @@ interface Librdkafka {
   mock_cluster_destroy(mc: unknown): void;
   mock_cluster_bootstraps(mc: unknown): string;
   mock_topic_create(mc: unknown, topic: string, partitions: number, replication: number): number;
+  mock_push_request_errors_array(mc: unknown, apiKey: number, cnt: number, errors: number[]): void;
   err2str(err: number): string;
 }
 
@@ -38,6 +39,9 @@ function librdkafka(): Librdkafka {
     mock_topic_create: so.func(
       'int rd_kafka_mock_topic_create(void *mcluster, const char *topic, int partition_cnt, int replication_factor)',
     ),
+    mock_push_request_errors_array: so.func(
+      'void rd_kafka_mock_push_request_errors_array(void *mcluster, int16_t ApiKey, size_t cnt, const int *errors)',
+    ),
     err2str: so.func('const char *rd_kafka_err2str(int err)'),
   } as Librdkafka;
   return lib;
@@ -47,6 +51,11 @@ export interface KafkaMockCluster {
   /** "127.0.0.1:port,…" — the brokers for kafkajs. */
   readonly brokers: string[];
   createTopic(topic: string, partitions: number): void;
+  /**
+   * The next requests of protocol type `apiKey` (0 = Produce) fail with these Kafka error
+   * codes, one per request, in order.
+   */
+  failRequests(apiKey: number, errors: number[]): void;
   /** Destroys the cluster and the handle that owns it. */
   close(): void;
 }
@@ -75,6 +84,9 @@ export function startKafkaMock(opts: { brokers?: number; topics?: Record<string,
     createTopic(topic, partitions) {
       const err = k.mock_topic_create(mc, topic, partitions, 1);
       if (err !== 0) throw new Error(`rd_kafka_mock_topic_create ${topic}: ${k.err2str(err)}`);
+    },
+    failRequests(apiKey, errors) {
+      k.mock_push_request_errors_array(mc, apiKey, errors.length, errors);
     },
     close() {
       if (closed) return;

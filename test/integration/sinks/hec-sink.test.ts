@@ -167,4 +167,19 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
       error: expect.stringContaining('no response within 200 ms'),
     });
   });
+  it('stops waiting when the caller aborts the attempt, as retryable', async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      for (const s of accepted) s.destroy();
+      return new Promise<void>((r) => silent.close(() => r()));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const sink = sinkFor({ url: `http://127.0.0.1:${port}`, timeout: '30s' });
+    expect(await sink.send([execIncident()], AbortSignal.timeout(150))).toMatchObject({
+      status: 'retryable',
+      error: expect.stringContaining('aborted'),
+    });
+  });
 });

@@ -9,6 +9,7 @@ import { startKafkaMock, type KafkaMockCluster } from '../../helpers/kafka-mock.
 import { waitFor } from '../../helpers/wait.js';
 import { connectIncident, execIncident } from './incident-fixture.js';
 
+const PRODUCE = 0;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -92,6 +93,28 @@ describe('Kafka sink into librdkafka mock brokers', () => {
       evidences: [{ dst_endpoint: { ip: '203.0.113.9', port: 4444 }, connection_info: { protocol_name: 'tcp' } }],
     });
     expect(received[0]!.message.headers?.['tripline-schema']?.toString()).toMatch(/^ocsf\//);
+  });
+
+  it('classifies broker errors: retryable after transient ones, failure for a record the broker refuses', async () => {
+    const cluster = mock({ incidents: 1 });
+    const sink = sinkFor({ brokers: cluster.brokers, topic: 'incidents' });
+    expect(await sink.send([execIncident()], AbortSignal.timeout(20_000))).toEqual({ status: 'success' });
+    // NOT_ENOUGH_REPLICAS (19) on every attempt the producer makes: transient to Kafka.
+    cluster.failRequests(PRODUCE, [19, 19, 19, 19, 19]);
+    expect(await sink.send([execIncident({ revision: 2 })], AbortSignal.timeout(20_000))).toMatchObject({
+      status: 'retryable',
+      error: expect.stringContaining('replicas'),
+    });
+    // MESSAGE_TOO_LARGE (10): no retry makes the record smaller.
+    cluster.failRequests(PRODUCE, [10]);
+    expect(await sink.send([execIncident({ revision: 3 })], AbortSignal.timeout(20_000))).toMatchObject({
+      status: 'failure',
+      error: expect.stringContaining('larger than the max message size'),
+    });
+    // The producer is still usable afterwards.
+    expect(await sink.send([execIncident({ revision: 4 })], AbortSignal.timeout(20_000))).toEqual({
+      status: 'success',
+    });
   });
 
   it('reports brokers that are down as retryable, not a throw', async () => {
