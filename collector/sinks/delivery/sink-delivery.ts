@@ -14,6 +14,7 @@ import type { SinkDeliverySettings } from './delivery-config.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 import type { Outbox } from './outbox.js';
 import type { OutboxRecord } from './outbox-record.js';
+import { createRateLimitedWarning } from './rate-limited-warning.js';
 
 /** A sink's delivery state, for /readyz, `tripline status` and the console. */
 export interface SinkHealth {
@@ -64,6 +65,7 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
   const log = deps.log.child({ component: 'sink-delivery', sink: sink.id });
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
+  const deadLetterWarning = createRateLimitedWarning(log, 10_000, now);
   const stopper = new AbortController();
   let loop: Promise<void> | undefined;
   let state: SinkHealth['state'] = 'idle';
@@ -128,7 +130,10 @@ export function createSinkDelivery(sink: Sink, settings: SinkDeliverySettings, d
     await deps.deadLetter.write({ sink: sink.id, error, attempts, incidents: batch });
     deps.metrics.deadLettered.inc({ sink: sink.id }, batch.length);
     deadLettered += batch.length;
-    log.warn({ incidents: batch.length, attempts, error }, 'gave up on incidents; written to the dead-letter file');
+    deadLetterWarning.note(
+      { incidents: batch.length, attempts, error },
+      'gave up on incidents; written to the dead-letter file',
+    );
   }
 
   /** Delivers or dead-letters `batch`; false only when stopped first. */
