@@ -120,11 +120,7 @@ function mkdirRetrying(dir: string): void {
 
 function readProcs(dir: string): number[] {
   try {
-    return fs
-      .readFileSync(`${dir}/cgroup.procs`, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return fs.readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

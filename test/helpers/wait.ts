@@ -16,10 +16,7 @@ export interface WaitOptions {
  * Resolves with the first truthy value `predicate` returns; rejects after `timeoutMs`
  * with the last error the predicate threw, if any. The predicate may be async.
  */
-export async function waitFor<T>(
-  predicate: () => T | Promise<T>,
-  opts: WaitOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(predicate: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const intervalMs = opts.intervalMs ?? 20;
   const deadline = Date.now() + timeoutMs;

@@ -141,7 +141,9 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       try {
         syscallTable = JSON.parse(fs.readFileSync(tablePath, 'utf8')) as Record<string, string>;
       } catch (err) {
-        problems.push(`cannot read the syscall name table ${tablePath} (${String(err)}): build it with ${BUILD_COMMAND}`);
+        problems.push(
+          `cannot read the syscall name table ${tablePath} (${String(err)}): build it with ${BUILD_COMMAND}`,
+        );
       }
     }
     if (problems.length || !lib) {
@@ -162,10 +164,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         const { lib, objectPath, syscallTable } = preflight();
         lib.setPrint((level, message) => log.debug({ libbpfLevel: level }, message));
         const processes = createProcessView();
-        const build = createEventBuilder(
-          processes,
-          BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint(),
-        );
+        const build = createEventBuilder(processes, BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint());
         const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
 
         const handle = (r: RawRecord): void => {
@@ -231,7 +230,10 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         attachSeconds = (performance.now() - t0) / 1000;
         metrics.attachSeconds(attachSeconds);
         state = 'running';
-        log.info({ programs: programs.length, attachSeconds, ringBufferBytes: config.ringBufferBytes }, 'eBPF sensor attached');
+        log.info(
+          { programs: programs.length, attachSeconds, ringBufferBytes: config.ringBufferBytes },
+          'eBPF sensor attached',
+        );
       } catch (err) {
         await teardown();
         state = 'idle';

@@ -64,7 +64,8 @@ export function createEventBuilder(processes: ProcessView, monoToEpochNs: bigint
 
     file(r) {
       const target = processes.resolve(r.hdr.pid, r.dirfd, r.path);
-      const old = r.op === 'rename' ? processes.resolve(r.hdr.pid, r.oldDirfd, r.oldPath) : { path: '', resolved: true };
+      const old =
+        r.op === 'rename' ? processes.resolve(r.hdr.pid, r.oldDirfd, r.oldPath) : { path: '', resolved: true };
       return {
         kind: 'file',
         timeNs: builder.epochNs(r.hdr.monoNs),

@@ -100,7 +100,9 @@ function bind(): Libbpf {
     errnoLocation: libc.func('int *__errno_location(void)'),
     strerror: libc.func('const char *strerror(int errnum)'),
     vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *ap)'),
-    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    mount: libc.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)',
+    ),
   };
 
   const sampleProto = koffi.proto('int tripline_sample_fn(void *ctx, void *data, size_t size)');

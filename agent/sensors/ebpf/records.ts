@@ -193,7 +193,11 @@ export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLe
 }
 
 /** The kind a record claims in its header, for attributing a decode failure. */
-export function recordKindName(buf: ArrayBuffer, byteOffset: number, size: number): keyof typeof RECORD_KIND | undefined {
+export function recordKindName(
+  buf: ArrayBuffer,
+  byteOffset: number,
+  size: number,
+): keyof typeof RECORD_KIND | undefined {
   if (size < HDR_SIZE) return undefined;
   const kind = new DataView(buf, byteOffset, size).getUint32(16, true);
   return (Object.keys(RECORD_KIND) as (keyof typeof RECORD_KIND)[]).find((k) => RECORD_KIND[k] === kind);
