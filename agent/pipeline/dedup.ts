@@ -5,7 +5,8 @@
  *
  * An entry lives for `ttlMs` from when it was last *sent*, not last seen: a behaviour that
  * keeps happening is sent again once per TTL, so the collector's last-seen and counts stay
- * fresh. The set is an LRU bounded by `size`; eviction only costs an extra send.
+ * fresh. The set is bounded by `size` and forgets the least recently used keys first;
+ * forgetting only costs an extra send.
  */
 import type { TriplineEvent } from '../../proto/events.js';
 
@@ -35,26 +36,34 @@ export function dedupKey(e: TriplineEvent): string | undefined {
 
 export function createDedup(opts: { size: number; ttlMs: number; now?: () => number }): Dedup {
   const now = opts.now ?? Date.now;
-  const sentAt = new Map<string, number>();
+  // Two generations instead of one Map in LRU order: evicting a Map's oldest key means
+  // iterating from its start, which V8 makes slow after many deletes (deleted slots stay
+  // until a rehash). A key used again moves to the young generation; when it fills,
+  // the old one is dropped whole. At most `size` keys, O(1) per call.
+  const generation = Math.max(1, Math.floor(opts.size / 2));
+  let young = new Map<string, number>();
+  let old = new Map<string, number>();
   return {
     isRepeat(event) {
       if (opts.size === 0 || opts.ttlMs === 0) return false;
       const key = dedupKey(event);
       if (key === undefined) return false;
       const t = now();
-      const last = sentAt.get(key);
-      // Re-inserting moves the key to the young end of the Map's insertion order (LRU).
-      sentAt.delete(key);
-      if (last !== undefined && t - last < opts.ttlMs) {
-        sentAt.set(key, last);
-        return true;
+      let last = young.get(key);
+      if (last === undefined) {
+        last = old.get(key);
+        if (last !== undefined) old.delete(key);
       }
-      sentAt.set(key, t);
-      if (sentAt.size > opts.size) sentAt.delete(sentAt.keys().next().value!);
-      return false;
+      const repeat = last !== undefined && t - last < opts.ttlMs;
+      young.set(key, repeat ? last! : t);
+      if (young.size >= generation) {
+        old = young;
+        young = new Map();
+      }
+      return repeat;
     },
     get size() {
-      return sentAt.size;
+      return young.size + old.size;
     },
   };
 }
