@@ -9,12 +9,12 @@
  * can wait (bounded in count and time) until the pod shows up, and deleted pods stay
  * resolvable for a grace period.
  */
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { WorkloadRef } from '../../proto/events.js';
 import type { PodInfo, PodResolver } from '../containers/pod-resolver.js';
-import { bareContainerId, imageDigest, podWorkload, sharesHostNamespace } from './pod-workload.js';
+import { bareContainerId, imageDigest, podWorkload, sharesHostNamespace, slimMetadata } from './pod-workload.js';
 import { counter, createResilientInformer } from './resilient-informer.js';
 import type { KubePodResolverConfig } from './kube-pod-resolver-config.js';
 
@@ -169,6 +169,7 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
     fieldSelector: `spec.nodeName=${config.nodeName}`,
     list: () => api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${config.nodeName}` }),
     resource: 'pods',
+    transform: slimPod,
     handlers: {
       add: index,
       update: index,
@@ -219,6 +220,51 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
       clearInterval(sweeper);
       for (const w of [...waiters]) finish(w, undefined, 'stopped');
       await informer.stop();
+    },
+  };
+}
+
+/** The parts of a pod identity resolution reads; the informer caches only these. */
+function slimPod(pod: V1Pod): V1Pod {
+  const spec = pod.spec;
+  const containers = <C extends { name: string; image?: string; securityContext?: { privileged?: boolean } }>(
+    list: C[] | undefined,
+  ) =>
+    list?.map((c) => ({
+      name: c.name,
+      image: c.image,
+      securityContext: { privileged: c.securityContext?.privileged },
+    })) as C[] | undefined;
+  const statuses = (list: V1ContainerStatus[] | undefined): V1ContainerStatus[] | undefined =>
+    list?.map((s) => ({
+      name: s.name,
+      containerID: s.containerID,
+      imageID: s.imageID,
+      image: s.image,
+      ready: s.ready,
+      restartCount: s.restartCount,
+      lastState: {
+        terminated: s.lastState?.terminated?.containerID
+          ? { containerID: s.lastState.terminated.containerID, exitCode: s.lastState.terminated.exitCode }
+          : undefined,
+      },
+    }));
+  return {
+    metadata: slimMetadata(pod.metadata),
+    spec: spec && {
+      nodeName: spec.nodeName,
+      hostPID: spec.hostPID,
+      hostNetwork: spec.hostNetwork,
+      hostIPC: spec.hostIPC,
+      containers: containers(spec.containers) ?? [],
+      initContainers: containers(spec.initContainers),
+      ephemeralContainers: containers(spec.ephemeralContainers),
+    },
+    status: {
+      phase: pod.status?.phase,
+      containerStatuses: statuses(pod.status?.containerStatuses),
+      initContainerStatuses: statuses(pod.status?.initContainerStatuses),
+      ephemeralContainerStatuses: statuses(pod.status?.ephemeralContainerStatuses),
     },
   };
 }

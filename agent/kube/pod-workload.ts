@@ -11,7 +11,7 @@
  * - the CronJob controller names a Job `<cronjob>-<scheduled time in minutes since the
  *   epoch>`; a hand-made Job named like that is the one case this misreads.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 
 export interface PodWorkload {
   /** Deployment, ReplicaSet, StatefulSet, DaemonSet, CronJob, Job, Pod, or a custom controller's kind. */
@@ -72,4 +72,22 @@ export function imageDigest(imageId: string | undefined): string {
 /** Shares a host namespace: every container in the pod can see or reach host resources. */
 export function sharesHostNamespace(pod: V1Pod): boolean {
   return Boolean(pod.spec?.hostPID || pod.spec?.hostNetwork || pod.spec?.hostIPC);
+}
+
+/** Metadata an informer cache needs: identity, version, labels and owners. */
+export function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
+  return {
+    name: m?.name,
+    namespace: m?.namespace,
+    uid: m?.uid,
+    resourceVersion: m?.resourceVersion,
+    labels: m?.labels,
+    ownerReferences: m?.ownerReferences?.map((o) => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      name: o.name,
+      uid: o.uid,
+      controller: o.controller,
+    })),
+  };
 }

@@ -31,6 +31,12 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   readonly path: string;
   /** Lists the same collection the path watches (with the same selectors). */
   readonly list: () => Promise<KubernetesListObject<T>>;
+  /**
+   * Reduces each object to the fields the owner reads before it is cached (a cluster's
+   * pods in full, managedFields and all, would cost gigabytes). Defaults to dropping
+   * metadata.managedFields.
+   */
+  readonly transform?: (obj: T) => T;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
   /** Bounded metric label: the resource's plural name. */
@@ -48,7 +54,10 @@ export interface ResilientInformer<T> {
   get(name: string, namespace?: string): T | undefined;
   /** Every cached object, optionally of one namespace. */
   list(namespace?: string): readonly T[];
-  /** Starts listing and watching; resolves after the first list or rejects after `timeoutMs`. */
+  /**
+   * Starts listing and watching; resolves after the first list, or rejects after `timeoutMs`
+   * while it keeps retrying in the background (call stop() to give up).
+   */
   start(timeoutMs?: number): Promise<void>;
   /** Stops watching and cancels a pending restart; safe to call twice. */
   stop(): Promise<void>;
@@ -81,8 +90,10 @@ export function createResilientInformer<T extends KubernetesObject>(
   let timer: NodeJS.Timeout | undefined;
   let onSynced: (() => void) | undefined;
 
+  const transform = opts.transform ?? dropManagedFields;
   const listFn = async (): Promise<KubernetesListObject<T>> => {
-    const result = await opts.list();
+    const listed = await opts.list();
+    const result = { ...listed, items: listed.items.map(transform) };
     lists.inc({ resource: opts.resource });
     attempt = 0;
     synced = true;
@@ -99,7 +110,14 @@ export function createResilientInformer<T extends KubernetesObject>(
       query: Record<string, string | number | boolean | undefined>,
       cb: Parameters<Watch['watch']>[2],
       done: Parameters<Watch['watch']>[3],
-    ) => inner.watch(path, { ...query, allowWatchBookmarks: true }, cb, done),
+    ) =>
+      inner.watch(
+        path,
+        { ...query, allowWatchBookmarks: true },
+        (phase, obj, raw) =>
+          cb(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? transform(obj as T) : obj, raw),
+        done,
+      ),
   } as Watch;
   const lw = new ListWatch<T>(opts.path, watch, listFn, false, opts.labelSelector, opts.fieldSelector);
   if (opts.handlers.add) lw.on('add', opts.handlers.add);
@@ -152,6 +170,12 @@ export function createResilientInformer<T extends KubernetesObject>(
       await lw.stop();
     },
   };
+}
+
+function dropManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** A bounded label for why a watch or list failed. */

@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 import type { PeerDirectory, PeerWorkload } from '../enrich/peer-directory.js';
 import { TIERS, type PolicySource, type Tier } from '../policy/policy.js';
-import { podWorkload } from '../../agent/kube/pod-workload.js';
+import { podWorkload, slimMetadata } from '../../agent/kube/pod-workload.js';
 import { createResilientInformer, type ResilientInformer } from '../../agent/kube/resilient-informer.js';
 
 export const SENSITIVITY_LABEL = 'tripline.io/sensitivity';
@@ -179,6 +179,11 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     path: '/api/v1/pods',
     list: () => api.listPodForAllNamespaces(),
     resource: 'pods',
+    transform: (p) => ({
+      metadata: slimMetadata(p.metadata),
+      spec: p.spec && { nodeName: p.spec.nodeName, hostNetwork: p.spec.hostNetwork, containers: [] },
+      status: { phase: p.status?.phase, podIP: p.status?.podIP, podIPs: p.status?.podIPs },
+    }),
     handlers: { add: podUpsert, update: podUpsert, delete: podRemove },
   });
   const serviceInformer = createResilientInformer<V1Service>({
@@ -186,6 +191,10 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     path: '/api/v1/services',
     list: () => api.listServiceForAllNamespaces(),
     resource: 'services',
+    transform: (svc) => ({
+      metadata: slimMetadata(svc.metadata),
+      spec: { clusterIP: svc.spec?.clusterIP, clusterIPs: svc.spec?.clusterIPs, selector: svc.spec?.selector },
+    }),
     handlers: { add: serviceUpsert, update: serviceUpsert, delete: serviceRemove },
   });
   const namespaces = createResilientInformer<V1Namespace>({
@@ -193,6 +202,7 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     path: '/api/v1/namespaces',
     list: () => api.listNamespace(),
     resource: 'namespaces',
+    transform: (ns) => ({ metadata: slimMetadata(ns.metadata) }),
     handlers: {},
   });
   informers.push(podInformer, serviceInformer, namespaces);
