@@ -61,12 +61,20 @@ struct {
 	__type(value, struct tl_argv);
 } pending_argv SEC(".maps");
 
+/* Records assembled here are copied into the ring buffer at their real length. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct tl_file);
 } file_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_exec);
+} exec_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -208,27 +216,35 @@ int tl_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	/* The argv was stored under the calling thread's id, which old_pid still names
 	 * when a non-leader thread execs. */
 	__u32 old_tid = ctx->old_pid;
-	struct tl_exec *e = reserve(sizeof(*e), TL_KIND_EXEC);
-	if (!e) {
-		bpf_map_delete_elem(&pending_argv, &old_tid);
+	__u32 zero = 0;
+	struct tl_exec *e = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!e)
 		return 0;
-	}
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	fill_hdr(&e->h, TL_KIND_EXEC, cgroup_id);
 	unsigned int loc = ctx->__data_loc_filename & 0xFFFF;
-	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
-	e->filename_len = n > 0 ? n : 0;
+	long n = bpf_probe_read_kernel_str(e->data, TL_PATH_MAX, (void *)ctx + loc);
+	__u32 fn_len = n > 0 ? n : 0;
+	if (fn_len > TL_PATH_MAX)
+		fn_len = TL_PATH_MAX;
+	e->filename_len = fn_len;
+	__u32 args_len = 0;
 	struct tl_argv *a = bpf_map_lookup_elem(&pending_argv, &old_tid);
 	if (a) {
 		e->flags = a->flags;
 		e->argc = a->argc;
-		e->args_len = a->len;
-		bpf_probe_read_kernel(e->args, sizeof(e->args), a->buf);
+		args_len = a->len;
+		if (args_len > TL_ARGS_MAX)
+			args_len = TL_ARGS_MAX;
+		bpf_probe_read_kernel(&e->data[fn_len], args_len, a->buf);
 		bpf_map_delete_elem(&pending_argv, &old_tid);
 	} else {
 		e->flags = TL_EXEC_ARGV_MISSING;
 		e->argc = 0;
-		e->args_len = 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	e->args_len = args_len;
+	if (bpf_ringbuf_output(&events, e, TL_EXEC_FIXED + fn_len + args_len, 0))
+		count_drop(TL_KIND_EXEC, cgroup_id);
 	return 0;
 }
 

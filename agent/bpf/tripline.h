@@ -48,15 +48,16 @@ struct tl_hdr {
 	char comm[TL_COMM_LEN];
 }; /* 48 bytes */
 
+/* Variable length like tl_file: the filename and argv bytes follow a fixed part. */
 struct tl_exec {
 	struct tl_hdr h;
 	__u32 flags;        /* TL_EXEC_* */
 	__u32 argc;         /* arguments captured */
-	__u32 args_len;     /* bytes used in args */
-	__u32 filename_len; /* bytes in filename, with its NUL */
-	char filename[TL_PATH_MAX];
-	char args[TL_ARGS_MAX];
-}; /* 1344 bytes */
+	__u32 args_len;     /* bytes of argv in data, after the filename */
+	__u32 filename_len; /* bytes of filename at the start of data, with its NUL */
+	char data[TL_PATH_MAX + TL_ARGS_MAX];
+}; /* 64 bytes + filename_len + args_len */
+#define TL_EXEC_FIXED 64
 
 struct tl_syscall {
 	struct tl_hdr h;

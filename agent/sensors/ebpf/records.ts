@@ -9,11 +9,12 @@ import { formatIp } from './ip-text.js';
 export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5 } as const;
 
 const HDR_SIZE = 48;
-/** Minimum size of each record; file records carry their paths after a 72-byte fixed part. */
-export const RECORD_SIZE = { exec: 1344, syscall: 56, file: 72, listen: 72, connect: 72 } as const;
+/** Minimum size of each record; exec and file records carry their strings after the fixed part. */
+export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 72, connect: 72 } as const;
 
 const PATH_MAX = 256;
 const FILE_FIXED = 72;
+const EXEC_FIXED = 64;
 const ARGS_MAX = 1024;
 const EXEC_ARGV_TRUNCATED = 0x1;
 const EXEC_ARGV_MISSING = 0x2;
@@ -93,13 +94,17 @@ function header(v: DataView, bytes: Uint8Array): RecordHeader {
   };
 }
 
-function decodeExec(v: DataView, bytes: Uint8Array): ExecRecord {
+function decodeExec(v: DataView, bytes: Uint8Array): ExecRecord | string {
   const flags = v.getUint32(48, true);
   const argc = v.getUint32(52, true);
-  const argsLen = Math.min(v.getUint32(56, true), ARGS_MAX);
+  const argsLen = v.getUint32(56, true);
+  const filenameLen = v.getUint32(60, true);
+  if (filenameLen > PATH_MAX || argsLen > ARGS_MAX || EXEC_FIXED + filenameLen + argsLen > bytes.length) {
+    return `exec record of ${bytes.length} bytes cannot hold ${filenameLen} filename and ${argsLen} argv bytes`;
+  }
   const argv: string[] = [];
-  let off = 320;
-  const end = 320 + argsLen;
+  let off = EXEC_FIXED + filenameLen;
+  const end = off + argsLen;
   while (off < end && argv.length < argc) {
     const nul = bytes.indexOf(0, off);
     const stop = nul < 0 || nul > end ? end : nul;
@@ -109,7 +114,7 @@ function decodeExec(v: DataView, bytes: Uint8Array): ExecRecord {
   return {
     kind: 'exec',
     hdr: header(v, bytes),
-    filename: cString(bytes, 64, PATH_MAX),
+    filename: cString(bytes, EXEC_FIXED, filenameLen),
     argv,
     argvTruncated: (flags & EXEC_ARGV_TRUNCATED) !== 0,
     argvMissing: (flags & EXEC_ARGV_MISSING) !== 0,
@@ -164,7 +169,11 @@ export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLe
   switch (kind) {
     case RECORD_KIND.exec:
       problem = expect('exec');
-      if (!problem) record = decodeExec(v, bytes);
+      if (!problem) {
+        const r = decodeExec(v, bytes);
+        if (typeof r === 'string') problem = r;
+        else record = r;
+      }
       break;
     case RECORD_KIND.syscall:
       problem = expect('syscall');

@@ -27,14 +27,15 @@ function decode(buf: Buffer) {
 }
 
 describe('decodeRecord', () => {
-  it('decodes an exec with its header, filename and NUL-separated argv', () => {
-    const { buf, view } = record(1, RECORD_SIZE.exec);
+  it('decodes an exec with its header, filename and NUL-separated argv packed after it', () => {
+    const filename = '/usr/sbin/nginx\0';
     const args = 'nginx\0-g\0daemon off;\0';
+    const { buf, view } = record(1, 64 + filename.length + args.length);
     view.setUint32(48, 0x1, true); // argv truncated
     view.setUint32(52, 3, true);
-    view.setUint32(56, Buffer.byteLength(args), true);
-    buf.write('/usr/sbin/nginx\0', 64, 'latin1');
-    buf.write(args, 320, 'latin1');
+    view.setUint32(56, args.length, true);
+    view.setUint32(60, filename.length, true);
+    buf.write(filename + args, 64, 'latin1');
     const out = decode(buf);
     expect(out).toEqual({
       ok: true,
@@ -50,12 +51,23 @@ describe('decodeRecord', () => {
   });
 
   it('keeps argv within the captured length even if the count says more', () => {
-    const { buf, view } = record(1, RECORD_SIZE.exec);
+    const { buf, view } = record(1, 64 + 3 + 9);
     view.setUint32(52, 5, true);
     view.setUint32(56, 4, true);
-    buf.write('ab\0cd\0ef\0', 320, 'latin1');
+    view.setUint32(60, 3, true);
+    buf.write('/x\0ab\0cd\0ef\0', 64, 'latin1');
     const out = decode(buf);
     expect(out.ok && out.record.kind === 'exec' && out.record.argv).toEqual(['ab', 'c']);
+  });
+
+  it('reports an exec whose lengths overrun the record', () => {
+    const { buf, view } = record(1, 80);
+    view.setUint32(56, 10, true);
+    view.setUint32(60, 10, true);
+    expect(decode(buf)).toEqual({
+      ok: false,
+      error: 'exec record of 80 bytes cannot hold 10 filename and 10 argv bytes',
+    });
   });
 
   it('decodes a syscall record', () => {
@@ -124,7 +136,7 @@ describe('decodeRecord', () => {
   it('reports short, unknown and malformed records instead of throwing', () => {
     expect(decode(Buffer.alloc(10))).toEqual({ ok: false, error: 'record of 10 bytes is shorter than its header' });
     expect(decode(record(9, 64).buf)).toEqual({ ok: false, error: 'unknown record kind 9' });
-    expect(decode(record(1, 100).buf)).toEqual({ ok: false, error: 'exec record of 100 bytes, expected 1344' });
+    expect(decode(record(1, 60).buf)).toEqual({ ok: false, error: 'exec record of 60 bytes, expected 64' });
     const overrun = record(3, 80);
     overrun.view.setUint32(48, 1, true);
     overrun.view.setUint16(68, 20, true);
