@@ -56,8 +56,15 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
       maxOpen: config.maxOpen,
       maxOpenPerWorkload: config.maxOpenPerWorkload,
       maxRemembered: config.maxRemembered,
+      maxNewPerWorkloadPerMinute: config.maxNewPerWorkloadPerMinute,
     },
-    (reason) => metrics.evicted.inc({ reason }),
+    {
+      evicted: (reason, neverSent) => {
+        metrics.evicted.inc({ reason });
+        if (neverSent) metrics.droppedUnsent.inc();
+      },
+      held: () => metrics.held.inc(),
+    },
   );
 
   const snapshot = readIncidentSnapshot(snapshotPath);
@@ -149,6 +156,9 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
           timers.push(setInterval(() => table.digest(sink.id).forEach((r) => record(r, [sink.id])), every));
       }
       timers.push(setInterval(() => void writeSnapshot(), config.snapshotIntervalMs));
+      if (config.maxNewPerWorkloadPerMinute > 0) {
+        timers.push(setInterval(() => table.release(now()).forEach((r) => record(r)), 1000));
+      }
       for (const t of timers) t.unref();
     },
 

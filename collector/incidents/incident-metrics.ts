@@ -9,6 +9,10 @@ export interface IncidentMetrics {
   readonly unrecorded: Counter<'reason'>;
   /** Open incidents evicted, by reason (global-cap, workload-cap). */
   readonly evicted: Counter<'reason'>;
+  /** New incidents held back by their workload's budget. */
+  readonly held: Counter;
+  /** Held incidents evicted before their workload's budget let them out. */
+  readonly droppedUnsent: Counter;
   /** Findings that raised an unexpected error in aggregation. */
   readonly errors: Counter;
 }
@@ -31,7 +35,7 @@ export function createIncidentMetrics(registry: Registry, openCount: () => numbe
     }),
     revisions: new Counter({
       name: 'tripline_collector_incident_revisions_total',
-      help: 'Incident revisions recorded for delivery, by reason (new, severity, renotify, digest).',
+      help: 'Incident revisions recorded for delivery, by reason (new, severity, renotify, digest, deferred).',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -45,6 +49,16 @@ export function createIncidentMetrics(registry: Registry, openCount: () => numbe
       name: 'tripline_collector_incidents_evicted_total',
       help: 'Open incidents evicted to bound memory, by reason (global-cap, workload-cap).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    held: new Counter({
+      name: 'tripline_collector_incidents_held_total',
+      help: "New incidents held back by their workload's new-incident budget (sent later).",
+      registers: [registry],
+    }),
+    droppedUnsent: new Counter({
+      name: 'tripline_collector_incidents_dropped_unsent_total',
+      help: 'Held incidents evicted before they could be sent (a workload flooding past its caps).',
       registers: [registry],
     }),
     errors: new Counter({

@@ -23,6 +23,8 @@ export interface IncidentPipelineConfig {
   readonly maxOpenPerWorkload: number;
   /** Evicted incident ids whose revision is remembered (default 100000). */
   readonly maxRemembered: number;
+  /** New incidents sent per workload per minute; more are held and sent later (default 600, 0 = no limit). */
+  readonly maxNewPerWorkloadPerMinute: number;
   /** How often the aggregation table is written to the data dir (default 10 s). */
   readonly snapshotIntervalMs: number;
   readonly outbox: OutboxConfig;
@@ -73,6 +75,7 @@ export function parseIncidentPipelineConfig(
     maxOpen: int(obj, path, 'maxOpen', 10_000, 1),
     maxOpenPerWorkload: int(obj, path, 'maxOpenPerWorkload', 500, 1),
     maxRemembered: int(obj, path, 'maxRemembered', 100_000, 0),
+    maxNewPerWorkloadPerMinute: int(obj, path, 'maxNewPerWorkloadPerMinute', 600, 0),
     snapshotIntervalMs: ms(obj, path, 'snapshotInterval', 10_000, 100),
     outbox,
     delivery: parseDeliveryConfig(obj.delivery, `${path}.delivery`, problems),

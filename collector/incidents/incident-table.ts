@@ -11,7 +11,7 @@ import type { Finding } from './finding.js';
 import { incidentId } from './incident-id.js';
 
 /** Why a revision was produced (a bounded metric label). */
-export type RevisionReason = 'new' | 'severity' | 'renotify' | 'digest';
+export type RevisionReason = 'new' | 'severity' | 'renotify' | 'digest' | 'deferred';
 
 export interface Revision {
   readonly incident: Incident;
@@ -25,6 +25,21 @@ export interface IncidentTableLimits {
   readonly maxOpenPerWorkload: number;
   /** Evicted ids whose last revision is remembered. */
   readonly maxRemembered: number;
+  /**
+   * New incidents sent per workload per minute (0 = no limit). Beyond it new incidents
+   * are held (open and counted, but not sent) and released as the budget refills, so
+   * one workload's flood reaches the sinks at a bounded rate and behind nobody else.
+   * Severity rises are never held.
+   */
+  readonly maxNewPerWorkloadPerMinute: number;
+}
+
+/** What the table reports to metrics. */
+export interface IncidentTableEvents {
+  /** An open incident was evicted; `neverSent` when it was still held. */
+  evicted(reason: EvictionReason, neverSent: boolean): void;
+  /** A new incident was held back by its workload's budget. */
+  held(): void;
 }
 
 /** An open incident's aggregation state (also the snapshot form). */
@@ -39,6 +54,8 @@ export interface OpenIncident {
   countSent: number;
   /** Count carried by the last digest per digest sink. */
   digestCounts?: Record<string, number>;
+  /** Held back by the workload's new-incident budget; not sent anywhere yet. */
+  held?: boolean;
 }
 
 export type EvictionReason = 'global-cap' | 'workload-cap';
@@ -48,6 +65,8 @@ export interface IncidentTable {
   observe(finding: Finding, nowMs: number): Revision | undefined;
   /** The revision of `id` could not be recorded: send the next occurrence instead. */
   unsent(id: string): void;
+  /** Revisions of held incidents whose workload's budget has refilled, oldest first. */
+  release(nowMs: number): Revision[];
   /** Digest revisions for `sinkId`: incidents whose count grew since it last heard. */
   digest(sinkId: string): Revision[];
   /** Applies a revision read back from the outbox at start-up. */
@@ -62,11 +81,16 @@ export interface IncidentTable {
   load(open: readonly OpenIncident[], remembered: ReadonlyArray<[string, number]>): void;
 }
 
-export function createIncidentTable(
-  limits: IncidentTableLimits,
-  onEvict: (reason: EvictionReason) => void,
-): IncidentTable {
+interface WorkloadBudget {
+  windowStartMs: number;
+  used: number;
+  /** Held incidents, oldest first. */
+  readonly held: Set<OpenIncident>;
+}
+
+export function createIncidentTable(limits: IncidentTableLimits, events: IncidentTableEvents): IncidentTable {
   const open = new Map<string, OpenIncident>();
+  const budgets = new Map<string, WorkloadBudget>();
   const byWorkload = new Map<string, Map<string, OpenIncident>>();
   const remembered = new Map<string, number>();
 
@@ -88,9 +112,44 @@ export function createIncidentTable(
     open.delete(id);
     const w = byWorkload.get(e.incident.workloadKey);
     w?.delete(id);
-    if (w?.size === 0) byWorkload.delete(e.incident.workloadKey);
+    const budget = budgets.get(e.incident.workloadKey);
+    budget?.held.delete(e);
+    if (w?.size === 0) {
+      byWorkload.delete(e.incident.workloadKey);
+      if (budget?.held.size === 0) budgets.delete(e.incident.workloadKey);
+    }
     remember(id, e.incident.revision);
-    onEvict(reason);
+    events.evicted(reason, e.held === true);
+  }
+
+  /** The workload's budget, its one-minute window rolled forward to `nowMs`. */
+  function budgetOf(workloadKey: string, nowMs: number): WorkloadBudget {
+    let b = budgets.get(workloadKey);
+    if (!b) budgets.set(workloadKey, (b = { windowStartMs: nowMs, used: 0, held: new Set() }));
+    if (nowMs - b.windowStartMs >= 60_000) {
+      b.windowStartMs = nowMs;
+      b.used = 0;
+    }
+    return b;
+  }
+
+  /** Takes one new-incident token; false when the workload's budget is spent. */
+  function take(workloadKey: string, nowMs: number): boolean {
+    if (limits.maxNewPerWorkloadPerMinute === 0) return true;
+    const b = budgetOf(workloadKey, nowMs);
+    if (b.used >= limits.maxNewPerWorkloadPerMinute) return false;
+    b.used++;
+    return true;
+  }
+
+  function hold(e: OpenIncident, nowMs: number): void {
+    e.held = true;
+    budgetOf(e.incident.workloadKey, nowMs).held.add(e);
+  }
+
+  function unhold(e: OpenIncident): void {
+    e.held = false;
+    budgets.get(e.incident.workloadKey)?.held.delete(e);
   }
 
   function remember(id: string, revision: number): void {
@@ -144,9 +203,11 @@ export function createIncidentTable(
         touch(e);
         e.count++;
         e.lastSeenMs = Math.max(e.lastSeenMs, nowMs);
-        if (severityRank(f.severity) > severityRank(e.incident.severity))
+        if (severityRank(f.severity) > severityRank(e.incident.severity)) {
+          if (e.held) unhold(e);
           return revise(e, nowMs, 'severity', fromFinding(f));
-        if (nowMs - e.lastSentMs >= limits.windowMs) return revise(e, nowMs, 'renotify');
+        }
+        if (!e.held && nowMs - e.lastSentMs >= limits.windowMs) return revise(e, nowMs, 'renotify');
         return undefined;
       }
       const base: Incident = {
@@ -165,7 +226,25 @@ export function createIncidentTable(
       };
       const entry: OpenIncident = { incident: base, count: 1, lastSeenMs: nowMs, lastSentMs: nowMs, countSent: 1 };
       insert(entry);
-      return revise(entry, nowMs, 'new');
+      if (take(f.workloadKey, nowMs)) return revise(entry, nowMs, 'new');
+      hold(entry, nowMs);
+      events.held();
+      return undefined;
+    },
+
+    release(nowMs) {
+      const out: Revision[] = [];
+      for (const [wk, b] of budgets) {
+        if (b.held.size === 0) continue;
+        budgetOf(wk, nowMs);
+        for (const e of b.held) {
+          if (b.used >= limits.maxNewPerWorkloadPerMinute) break;
+          unhold(e);
+          b.used++;
+          out.push(revise(e, nowMs, 'deferred'));
+        }
+      }
+      return out;
     },
 
     unsent(id) {
@@ -176,6 +255,7 @@ export function createIncidentTable(
     digest(sinkId) {
       const out: Revision[] = [];
       for (const e of open.values()) {
+        if (e.held) continue;
         const heard = Math.max(e.countSent, e.digestCounts?.[sinkId] ?? 0);
         if (e.count <= heard) continue;
         const rev = revise(e, e.lastSentMs, 'digest');
@@ -189,6 +269,7 @@ export function createIncidentTable(
       const e = open.get(incident.id);
       if (e) {
         if (incident.revision <= e.incident.revision) return;
+        if (e.held) unhold(e);
         e.incident = incident;
         e.count = Math.max(e.count, incident.count);
         e.lastSeenMs = Math.max(e.lastSeenMs, incident.lastSeenMs);
@@ -226,7 +307,11 @@ export function createIncidentTable(
 
     load(entries, rem) {
       for (const [id, rev] of rem) remember(id, rev);
-      for (const e of entries) insert({ ...e });
+      for (const e of entries) {
+        const entry = { ...e };
+        insert(entry);
+        if (entry.held) hold(entry, entry.lastSeenMs);
+      }
     },
   };
 }

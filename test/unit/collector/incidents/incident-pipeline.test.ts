@@ -33,7 +33,10 @@ function config(raw: Record<string, unknown> = {}) {
   return c;
 }
 
-function pipeline(sinks: Sink[], opts: { dataDir?: string; raw?: Record<string, unknown> } = {}) {
+function pipeline(
+  sinks: Sink[],
+  opts: { dataDir?: string; raw?: Record<string, unknown>; clock?: { now(): number } } = {},
+) {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tripline-incidents-'));
   if (!opts.dataDir) cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const registry = new Registry();
@@ -43,6 +46,7 @@ function pipeline(sinks: Sink[], opts: { dataDir?: string; raw?: Record<string, 
     dataDir,
     sinks,
     config: config(opts.raw),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   p.start();
   cleanup.push(() => p.stop());
@@ -222,5 +226,26 @@ describe('incident pipeline', () => {
     expect(() =>
       pipeline([recordingSink('a')], { raw: { delivery: { sinks: { typo: { maxAttempts: 2 } } } } }),
     ).toThrow('incidents.delivery.sinks names sinks that are not configured: typo');
+  });
+
+  it('a flood of new incidents from one workload reaches the sink at its budget, behind nobody', async () => {
+    let nowMs = Date.parse('2026-11-25T22:00:00Z');
+    const sink = recordingSink('soc');
+    const { p, registry } = pipeline([sink], {
+      raw: { maxNewPerWorkloadPerMinute: 20, maxOpenPerWorkload: 1000 },
+      clock: { now: () => nowMs },
+    });
+    for (let i = 0; i < 500; i++) p.submit(finding({ w: workload('noisy'), key: `/tmp/drop-${i}` }));
+    p.submit(finding({ w: workload('quiet') }));
+    await waitFor(() => sink.accepted.some((i) => i.workload.name === 'quiet'));
+    await waitFor(() => sink.accepted.length === 21);
+    expect(sink.accepted.filter((i) => i.workload.name === 'noisy')).toHaveLength(20);
+    expect(p.list({ workload: 'test/default/Deployment/noisy', limit: 1000 })).toHaveLength(500);
+    expect(await registry.metrics()).toContain('tripline_collector_incidents_held_total 480');
+    nowMs += 60_000;
+    await waitFor(() => sink.accepted.length === 41, { timeoutMs: 3000 });
+    expect(sink.accepted.slice(21).map((i) => i.key)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `/tmp/drop-${20 + i}`),
+    );
   });
 });

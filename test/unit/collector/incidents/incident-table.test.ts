@@ -2,11 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { createIncidentTable, type EvictionReason } from '../../../../collector/incidents/incident-table.js';
 import { finding, workload } from './finding-fixture.js';
 
-const limits = { windowMs: 60_000, maxOpen: 100, maxOpenPerWorkload: 10, maxRemembered: 1000 };
+const limits = {
+  windowMs: 60_000,
+  maxOpen: 100,
+  maxOpenPerWorkload: 10,
+  maxRemembered: 1000,
+  maxNewPerWorkloadPerMinute: 0,
+};
 
 function table(overrides: Partial<typeof limits> = {}) {
   const evictions: EvictionReason[] = [];
-  return { t: createIncidentTable({ ...limits, ...overrides }, (r) => evictions.push(r)), evictions };
+  let held = 0;
+  let droppedUnsent = 0;
+  const t = createIncidentTable(
+    { ...limits, ...overrides },
+    {
+      evicted: (r, neverSent) => {
+        evictions.push(r);
+        if (neverSent) droppedUnsent++;
+      },
+      held: () => held++,
+    },
+  );
+  return { t, evictions, counts: () => ({ held, droppedUnsent }) };
 }
 
 describe('incident aggregation', () => {
@@ -31,7 +49,7 @@ describe('incident aggregation', () => {
     const c = t.observe(finding({ w: workload('api') }), 1)!.incident.id;
     const d = t.observe(finding({ rule: 'dropped-binary-exec' }), 1)!.incident.id;
     expect(new Set([a, b, c, d]).size).toBe(4);
-    expect(createIncidentTable(limits, () => {}).observe(finding(), 99)!.incident.id).toBe(a);
+    expect(table().t.observe(finding(), 99)!.incident.id).toBe(a);
     expect(a).toMatch(/^[0-9a-f]{24}$/);
   });
 
@@ -116,5 +134,40 @@ describe('incident aggregation', () => {
     expect(t2.get(rev.incident.id)).toMatchObject({ revision: 2, severity: 'critical', count: 9, lastSeenMs: 50 });
     t2.restore({ ...rev.incident, revision: 1, count: 1 }, 0);
     expect(t2.get(rev.incident.id)!.revision).toBe(2);
+  });
+
+  it("holds a workload's new incidents beyond its budget and releases them as it refills", () => {
+    const { t, counts } = table({ maxNewPerWorkloadPerMinute: 3, maxOpenPerWorkload: 50 });
+    const sent = [];
+    for (let i = 0; i < 10; i++) sent.push(t.observe(finding({ w: workload('noisy'), key: `/tmp/x${i}` }), 1000 + i));
+    expect(sent.filter(Boolean)).toHaveLength(3);
+    expect(counts().held).toBe(7);
+    // Another workload has its own budget.
+    expect(t.observe(finding({ w: workload('quiet') }), 1100)?.reason).toBe('new');
+    // Held incidents are open and counted, but not digested and not re-notified.
+    expect(t.list().filter((i) => i.workload.name === 'noisy')).toHaveLength(10);
+    expect(t.observe(finding({ w: workload('noisy'), key: '/tmp/x5' }), 200_000)).toBeUndefined();
+    expect(t.digest('soc').map((r) => r.incident.key)).toEqual([]);
+    // A severity rise is never held.
+    const raised = t.observe(finding({ w: workload('noisy'), key: '/tmp/x9', severity: 'critical' }), 1200);
+    expect(raised).toMatchObject({ reason: 'severity', incident: { revision: 1, count: 2 } });
+    expect(t.release(30_000)).toEqual([]);
+    const released = t.release(61_000);
+    expect(released.map((r) => [r.reason, r.incident.key, r.incident.revision])).toEqual([
+      ['deferred', '/tmp/x3', 1],
+      ['deferred', '/tmp/x4', 1],
+      ['deferred', '/tmp/x5', 1],
+    ]);
+    expect(released[2]!.incident.count).toBe(2);
+    expect(t.release(62_000)).toEqual([]);
+    expect(t.release(122_000).map((r) => r.incident.key)).toEqual(['/tmp/x6', '/tmp/x7', '/tmp/x8']);
+  });
+
+  it('counts held incidents that are evicted before they could be sent', () => {
+    const { t, counts } = table({ maxNewPerWorkloadPerMinute: 1, maxOpenPerWorkload: 2 });
+    for (let i = 0; i < 5; i++) t.observe(finding({ key: `/tmp/y${i}` }), i);
+    // y0 is sent; y1..y4 are held; the cap of 2 evicts y0 (sent), then y1 and y2 (held).
+    expect(counts()).toEqual({ held: 4, droppedUnsent: 2 });
+    expect(t.release(60_000).map((r) => r.incident.key)).toEqual(['/tmp/y3']);
   });
 });

@@ -22,7 +22,10 @@ function tempDir(): string {
 }
 
 function incidents(n: number): Incident[] {
-  const t = createIncidentTable({ windowMs: 1, maxOpen: 1e6, maxOpenPerWorkload: 1e6, maxRemembered: 0 }, () => {});
+  const t = createIncidentTable(
+    { windowMs: 1, maxOpen: 1e6, maxOpenPerWorkload: 1e6, maxRemembered: 0, maxNewPerWorkloadPerMinute: 0 },
+    { evicted: () => {}, held: () => {} },
+  );
   return Array.from({ length: n }, (_, i) => t.observe(finding({ key: `/bin/x${i}` }), i)!.incident);
 }
 

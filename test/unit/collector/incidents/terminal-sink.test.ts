@@ -11,7 +11,10 @@ import type { Incident } from '../../../../proto/incident.js';
 import { execEvent, finding, workload } from './finding-fixture.js';
 
 function incident(over: Partial<Incident> = {}): Incident {
-  const t = createIncidentTable({ windowMs: 1, maxOpen: 10, maxOpenPerWorkload: 10, maxRemembered: 0 }, () => {});
+  const t = createIncidentTable(
+    { windowMs: 1, maxOpen: 10, maxOpenPerWorkload: 10, maxRemembered: 0, maxNewPerWorkloadPerMinute: 0 },
+    { evicted: () => {}, held: () => {} },
+  );
   const base = t.observe(finding({ w: workload('web') }), Date.parse('2026-11-25T22:14:15.123Z'))!.incident;
   return { ...base, ...over };
 }
