@@ -41,6 +41,8 @@ interface PodEntry {
   readonly workload: WorkloadRef;
   readonly labels: Readonly<Record<string, string>>;
   readonly ips: readonly string[];
+  /** Last answer, valid while `tierGeneration` is unchanged. */
+  answer?: { tierGeneration: number; peer: PeerWorkload };
 }
 
 interface ServiceEntry {
@@ -51,6 +53,7 @@ interface ServiceEntry {
   readonly ips: readonly string[];
   /** Resolution and the namespace generation it was computed at. */
   resolved?: { generation: number; workload: WorkloadRef; labels: Readonly<Record<string, string>> | undefined };
+  answer?: { generation: number; tierGeneration: number; peer: PeerWorkload };
 }
 
 export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePeerDirectory {
@@ -63,6 +66,10 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
   /** Bumped when a pod or service of the namespace changes; invalidates service resolutions. */
   const generations = new Map<string, number>();
   const bump = (ns: string): void => void generations.set(ns, (generations.get(ns) ?? 0) + 1);
+  /** Bumped when namespace labels or policies change: every cached tier may be stale. */
+  let tierGeneration = 0;
+  const bumpTiers = (): void => void tierGeneration++;
+  const unsubscribePolicies = opts.policies.onChange(bumpTiers);
 
   function podUpsert(pod: V1Pod): void {
     const uid = pod.metadata?.uid;
@@ -203,7 +210,7 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     list: () => api.listNamespace(),
     resource: 'namespaces',
     transform: (ns) => ({ metadata: slimMetadata(ns.metadata) }),
-    handlers: {},
+    handlers: { add: bumpTiers, update: bumpTiers, delete: bumpTiers },
   });
   informers.push(podInformer, serviceInformer, namespaces);
 
@@ -211,18 +218,35 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
     lookup(ip: string): PeerWorkload | undefined {
       const uid = podByIp.get(ip);
       const p = uid !== undefined ? pods.get(uid) : undefined;
-      if (p) return { workloadKey: workloadKey(p.workload), tier: tierOf(p.workload, p.labels) };
+      if (p) {
+        if (p.answer?.tierGeneration !== tierGeneration) {
+          p.answer = {
+            tierGeneration,
+            peer: { workloadKey: workloadKey(p.workload), tier: tierOf(p.workload, p.labels) },
+          };
+        }
+        return p.answer.peer;
+      }
       const skey = serviceByIp.get(ip);
       const s = skey !== undefined ? services.get(skey) : undefined;
       if (!s) return undefined;
-      const r = resolveService(s);
-      return { workloadKey: workloadKey(r.workload), tier: tierOf(r.workload, r.labels) };
+      const generation = generations.get(s.namespace) ?? 0;
+      if (s.answer?.generation !== generation || s.answer.tierGeneration !== tierGeneration) {
+        const r = resolveService(s);
+        s.answer = {
+          generation,
+          tierGeneration,
+          peer: { workloadKey: workloadKey(r.workload), tier: tierOf(r.workload, r.labels) },
+        };
+      }
+      return s.answer.peer;
     },
     async start(timeoutMs) {
       await Promise.all(informers.map((i) => i.start(timeoutMs)));
       log.info({ pods: pods.size, services: services.size }, 'cluster directory synced');
     },
     async stop() {
+      unsubscribePolicies();
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
