@@ -57,6 +57,7 @@ const BASE_BLIND_SPOTS = [
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
   'syscall numbers of 512 and above are not tracked',
 ];
+const DROP_LOG_INTERVAL_MS = 10_000;
 const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat']);
 const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.exec]: 'exec',
@@ -78,6 +79,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
   const seen = zeroByKind();
   const dropped = zeroByKind();
   let decodeErrors = 0;
+  let unloggedDrops = 0;
+  let lastDropLogMs = 0;
   let attachSeconds: number | undefined;
   let programs: readonly string[] = [];
   // Drops read from the kernel but not yet taken, by cgroup then kind and reason.
@@ -110,7 +113,14 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         if (kind) addDrop(cgroupId, kind, 'ringbuf_full', n);
       }
     }
-    log.warn({ dropped: delta.total }, 'kernel ring buffer full: observations dropped');
+    // One warning per burst, carrying the count, however often the counters are polled.
+    unloggedDrops += delta.total;
+    const now = Date.now();
+    if (now - lastDropLogMs >= DROP_LOG_INTERVAL_MS) {
+      log.warn({ dropped: unloggedDrops }, 'kernel ring buffer full: observations dropped');
+      unloggedDrops = 0;
+      lastDropLogMs = now;
+    }
   }
 
   function preflight(): { lib: Libbpf; objectPath: string; syscallTable: Record<string, string> } {
@@ -271,6 +281,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       if (reader) await reader.stop();
       stopFlush?.();
       pollKernelDrops();
+      if (unloggedDrops > 0) log.warn({ dropped: unloggedDrops }, 'kernel ring buffer full: observations dropped');
+      unloggedDrops = 0;
     } finally {
       reader = undefined;
       dropReader = undefined;
