@@ -204,7 +204,12 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         const flushSyscalls = (): void => {
           for (const e of batcher.flush()) {
             metrics.event('syscalls');
-            emit(e);
+            try {
+              emit(e);
+            } catch (err) {
+              // emit must not throw; if it does, a timer must not take the agent down.
+              log.error({ err }, 'emit threw on a syscall batch');
+            }
           }
         };
 
