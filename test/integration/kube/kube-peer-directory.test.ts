@@ -22,9 +22,11 @@ describe('kube peer directory against the fake API server', () => {
     await api.close();
   });
 
+  let policies: ReturnType<typeof createStaticPolicySource>;
+
   async function start(defaultTier = 'internal'): Promise<KubePeerDirectory> {
     const problems = new Problems();
-    const policies = createStaticPolicySource(
+    policies = createStaticPolicySource(
       parsePolicyConfig({ defaultTier, workloads: [{ match: 'prod/vault/**', defaultTier: 'restricted' }] }, problems),
     );
     problems.throwIfAny();
@@ -99,6 +101,12 @@ describe('kube peer directory against the fake API server', () => {
     // Relabelling the namespace takes effect without a restart.
     api.patch('v1', 'Namespace', '', 'web', { metadata: { labels: { 'tripline.io/sensitivity': 'internal' } } });
     await waitFor(() => d.lookup('10.0.0.3')?.tier === 'internal', { what: 'namespace relabel' });
+    // A policy change moves the default tier of unlabelled workloads at once.
+    api.put(pod({ name: 'plain', namespace: 'misc', uid: 'm', podIP: '10.0.0.5' }));
+    await waitFor(() => d.lookup('10.0.0.5')?.tier === 'public', { what: 'unlabelled pod' });
+    policies.update(parsePolicyConfig({ defaultTier: 'confidential' }, new Problems()));
+    expect(d.lookup('10.0.0.5')?.tier).toBe('confidential');
+    expect(d.lookup('10.0.0.1')?.tier).toBe('restricted');
   });
 
   it('maps a service cluster IP to the one workload it selects, or to the service (fake API server)', async () => {
