@@ -26,9 +26,14 @@ interface RecordJson {
 export function encodeRecord(r: OutboxRecord): Buffer {
   const body: RecordJson = { s: r.seq, t: r.appendedMs, i: r.incident };
   if (r.sinks) body.k = r.sinks;
-  const json = JSON.stringify(body);
-  const crc = crc32(json).toString(16).padStart(8, '0');
-  return Buffer.from(`${crc} ${json}\n`, 'utf8');
+  // Encode the JSON once and checksum those bytes; the line is assembled around them.
+  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  const line = Buffer.allocUnsafe(json.length + 10);
+  line.write(crc32(json).toString(16).padStart(8, '0'), 0, 8, 'latin1');
+  line[8] = 0x20;
+  json.copy(line, 9);
+  line[line.length - 1] = 0x0a;
+  return line;
 }
 
 /** Decodes one line (without its newline); undefined when damaged. */
