@@ -11,6 +11,7 @@ import { parseAlertmanagerSinkConfig } from './alertmanager/alertmanager-config.
 import { createElasticsearchSink } from './elasticsearch/elasticsearch-sink.js';
 import { parseElasticsearchSinkConfig } from './elasticsearch/elasticsearch-config.js';
 import { createHecSink } from './hec/hec-sink.js';
+import { createKafkaSink, parseKafkaSinkConfig } from './kafka/kafka-sink.js';
 import { parseHecSinkConfig } from './hec/hec-config.js';
 import { createSyslogSink } from './syslog/syslog-sink.js';
 import { parseSyslogSinkConfig } from './syslog/syslog-config.js';
@@ -35,6 +36,7 @@ const SINK_TYPES: Readonly<Record<string, SinkType<BaseSinkConfig>>> = {
   hec: type(parseHecSinkConfig, createHecSink),
   elasticsearch: type(parseElasticsearchSinkConfig, createElasticsearchSink),
   alertmanager: type(parseAlertmanagerSinkConfig, createAlertmanagerSink),
+  kafka: type(parseKafkaSinkConfig, createKafkaSink),
 };
 
 /** Reads the `sinks` list, reporting every problem (unknown types, duplicate ids). */
