@@ -3,8 +3,10 @@
  * worth a new revision (a new incident, a severity rise, a re-notification once the
  * window has passed). Bounded memory: an LRU of open incidents with a global cap and a
  * per-workload cap, so a flood of new signatures from one workload evicts only that
- * workload's own incidents. Evicted ids keep their last revision in a bounded list so a
- * recurrence continues the revision sequence instead of reusing an idempotency key.
+ * workload's own incidents; and a per-workload budget of new incidents per minute, so
+ * the same flood reaches the sinks at a bounded rate. Evicted ids keep their last
+ * revision in a bounded list so a recurrence continues the revision sequence instead of
+ * reusing an idempotency key.
  */
 import { severityRank, type Incident } from '../../proto/incident.js';
 import type { Finding } from './finding.js';
