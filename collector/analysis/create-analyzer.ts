@@ -139,14 +139,14 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     switch (event.kind) {
       case 'exec':
         if (!event.writtenByContainer && written.wasWritten(event)) event.writtenByContainer = true;
-        item(entry, en, phase, 'exec', keys.path(event.process.exe), nowMs);
+        item(entry, en, phase, 'exec', pathKey(p, 'exec', event.process.exe), nowMs);
         return;
       case 'syscalls':
         for (let i = 0; i < event.names.length; i++) item(entry, en, phase, 'syscall', event.names[i] || `nr:${event.numbers[i]}`, nowMs);
         return;
       case 'file':
         written.note(event);
-        item(entry, en, phase, 'file', keys.path(event.path), nowMs);
+        item(entry, en, phase, 'file', pathKey(p, 'file', event.path), nowMs);
         return;
       case 'listen':
         item(entry, en, phase, 'listen', keys.listen(event.protocol, event.port), nowMs);
@@ -155,6 +155,15 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         item(entry, en, phase, 'egress', keys.egress(en.peer!.id, event.protocol, event.port), nowMs);
         return;
     }
+  }
+
+  /**
+   * Most raw paths are their own generalised key and already in the profile: the small
+   * per-profile map answers without touching the large global memo of generalisations.
+   * Sound because generalisation is idempotent (a key generalises to itself).
+   */
+  function pathKey(p: Profile, kind: 'exec' | 'file', raw: string): string {
+    return p.items[kind].has(raw) ? raw : keys.path(raw);
   }
 
   function item(entry: Entry, en: EnrichedEvent, phase: Phase, kind: ItemKind, key: string, nowMs: number): void {

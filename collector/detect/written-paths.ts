@@ -1,8 +1,9 @@
 /**
  * Which files each container wrote since it started, so an exec of one of them can be
  * flagged (dropped-binary-exec). Keyed by node and cgroup id because a cgroup is one
- * container's lifetime. Bounded both ways: least recently written paths and least
- * recently active containers are forgotten first.
+ * container's lifetime. Bounded both ways: per container the oldest written paths are
+ * forgotten first; across containers the least recently active ones are. A rewrite of a
+ * known path costs one Set lookup — file writes are the busiest event kind.
  */
 import type { ExecEvent, FileWriteEvent } from '../../proto/events.js';
 
@@ -11,7 +12,7 @@ export interface WrittenPaths {
   note(event: FileWriteEvent): void;
   /** True when the exec'd file is one this container wrote. */
   wasWritten(event: ExecEvent): boolean;
-  /** Containers tracked now (for tests and metrics). */
+  /** Containers tracked now. */
   readonly containers: number;
 }
 
@@ -22,78 +23,78 @@ export interface WrittenPathsOptions {
   readonly maxContainers?: number;
 }
 
+interface ContainerPaths {
+  readonly paths: Set<string>;
+  /** Value of the activity counter at the last write; eviction removes the lowest. */
+  touched: number;
+}
+
 export function createWrittenPaths(opts: WrittenPathsOptions = {}): WrittenPaths {
   const maxPaths = opts.maxPathsPerContainer ?? 1024;
   const maxContainers = opts.maxContainers ?? 20_000;
-  // node → cgroup id → paths in write order (Set keeps insertion order: first = oldest).
-  const byNode = new Map<string, Map<number, Set<string>>>();
+  const byNode = new Map<string, Map<number, ContainerPaths>>();
   let containers = 0;
-  // Container recency for eviction, as "node\0cgroupId" in insertion order.
-  const recency = new Set<string>();
+  let activity = 0;
 
-  function pathsFor(node: string, cgroupId: number, create: boolean): Set<string> | undefined {
+  function find(node: string, cgroupId: number): ContainerPaths | undefined {
+    return byNode.get(node)?.get(cgroupId);
+  }
+
+  function create(node: string, cgroupId: number): ContainerPaths {
+    if (containers >= maxContainers) evictOldest();
     let perNode = byNode.get(node);
-    if (!perNode) {
-      if (!create) return undefined;
-      byNode.set(node, (perNode = new Map()));
-    }
-    let paths = perNode.get(cgroupId);
-    if (!paths && create) {
-      perNode.set(cgroupId, (paths = new Set()));
-      containers++;
-      evictContainers();
-    }
-    if (paths) {
-      const id = `${node}\0${cgroupId}`;
-      recency.delete(id);
-      recency.add(id);
-    }
-    return paths;
+    if (!perNode) byNode.set(node, (perNode = new Map()));
+    const c: ContainerPaths = { paths: new Set(), touched: activity };
+    perNode.set(cgroupId, c);
+    containers++;
+    return c;
   }
 
-  function evictContainers(): void {
-    while (containers > maxContainers) {
-      const oldest = recency.values().next().value;
-      if (oldest === undefined) return;
-      recency.delete(oldest);
-      const sep = oldest.indexOf('\0');
-      const perNode = byNode.get(oldest.slice(0, sep));
-      if (perNode?.delete(Number(oldest.slice(sep + 1)))) containers--;
-      if (perNode && perNode.size === 0) byNode.delete(oldest.slice(0, sep));
+  /** Drops the least recently active tenth, so eviction cost is amortised over many creations. */
+  function evictOldest(): void {
+    const all: { node: string; id: number; touched: number }[] = [];
+    for (const [node, m] of byNode) for (const [id, c] of m) all.push({ node, id, touched: c.touched });
+    all.sort((a, b) => a.touched - b.touched);
+    for (const v of all.slice(0, Math.max(1, Math.floor(maxContainers / 10)))) {
+      const m = byNode.get(v.node)!;
+      m.delete(v.id);
+      containers--;
+      if (m.size === 0) byNode.delete(v.node);
     }
   }
 
-  function add(paths: Set<string>, path: string): void {
-    paths.delete(path);
-    paths.add(path);
-    if (paths.size > maxPaths) paths.delete(paths.values().next().value!);
+  function add(c: ContainerPaths, path: string): void {
+    c.touched = ++activity;
+    if (c.paths.has(path)) return;
+    c.paths.add(path);
+    if (c.paths.size > maxPaths) c.paths.delete(c.paths.values().next().value!);
   }
 
   return {
     note(e) {
       if (!e.resolved) return;
-      const c = e.container;
+      const cg = e.container.cgroupId;
       switch (e.op) {
         case 'open-write':
-          add(pathsFor(e.node, c.cgroupId, true)!, e.path);
+          add(find(e.node, cg) ?? create(e.node, cg), e.path);
           return;
         case 'rename': {
           // Only a rename of a file the container wrote carries its content along;
           // renaming an image file (mv /bin/ls /bin/x) does not make it a dropped binary.
-          const paths = pathsFor(e.node, c.cgroupId, false);
-          if (paths?.delete(e.oldPath)) add(paths, e.path);
+          const c = find(e.node, cg);
+          if (c?.paths.delete(e.oldPath)) add(c, e.path);
           return;
         }
         case 'unlink':
-          pathsFor(e.node, c.cgroupId, false)?.delete(e.path);
+          find(e.node, cg)?.paths.delete(e.path);
           return;
         case 'chmod':
           return;
       }
     },
     wasWritten(e) {
-      const paths = byNode.get(e.node)?.get(e.container.cgroupId);
-      return paths !== undefined && paths.has(e.process.exe);
+      const c = find(e.node, e.container.cgroupId);
+      return c !== undefined && c.paths.has(e.process.exe);
     },
     get containers() {
       return containers;

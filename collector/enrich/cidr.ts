@@ -3,7 +3,6 @@
  * addresses ("::ffff:1.2.3.4", as dual-stack sockets report them) match IPv4 prefixes.
  */
 import { isIP } from 'node:net';
-import { ipToBytes } from '../../proto/codec.js';
 
 export interface Cidr {
   /** Canonical text as configured, e.g. "10.0.0.0/8". */
@@ -24,6 +23,35 @@ export function parseCidr(text: string): Cidr | undefined {
   const prefix = Number(lenText);
   if (prefix > max) return undefined;
   return { text: slash < 0 ? `${addr}/${max}` : text, bytes: ipToBytes(addr), prefix };
+}
+
+/** Raw bytes of a text address: 4 for IPv4, 16 for IPv6, empty when not an address. */
+export function ipToBytes(ip: string): Uint8Array {
+  const family = isIP(ip);
+  if (family === 4) return Uint8Array.from(ip.split('.'), Number);
+  if (family !== 6) return new Uint8Array(0);
+  let text = ip;
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  const out = new Uint8Array(16);
+  // A dotted IPv4 tail ("::ffff:1.2.3.4") fills the last four bytes.
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  let groupsEnd = 8;
+  if (v4) {
+    out.set([+v4[1]!, +v4[2]!, +v4[3]!, +v4[4]!], 12);
+    text = text.slice(0, v4.index).replace(/([^:]):$/, '$1');
+    groupsEnd = 6;
+  }
+  const [head = '', tail] = text.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...h, ...new Array<string>(groupsEnd - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
 }
 
 /** Address bytes with IPv4-mapped IPv6 reduced to 4 bytes; empty when not an address. */

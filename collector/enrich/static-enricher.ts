@@ -23,6 +23,7 @@ export interface StaticEnricherOptions {
 
 interface WorkloadEntry {
   ref: WorkloadRef;
+  containerId: string;
   key: string;
   tier: Tier;
 }
@@ -47,9 +48,12 @@ export function createStaticEnricher(opts: StaticEnricherOptions): Enricher {
     let perNode = byCgroup.get(event.node);
     if (!perNode) byCgroup.set(event.node, (perNode = new Map()));
     const e = perNode.get(event.container.cgroupId);
-    if (e && (e.ref === w || sameRef(e.ref, w))) return e;
+    // One container has one workload: an equal runtime container id settles it with one
+    // string compare instead of five (decoded events never share string objects).
+    const cid = event.container.containerId;
+    if (e && (e.ref === w || (cid !== '' && cid === e.containerId) || sameRef(e.ref, w))) return e;
     const key = workloadKey(w);
-    const fresh = { ref: w, key, tier: tierOf(w, key) };
+    const fresh = { ref: w, key, tier: tierOf(w, key), containerId: cid };
     if (cachedWorkloads >= MAX_WORKLOADS) {
       byCgroup = new Map([[event.node, (perNode = new Map())]]);
       cachedWorkloads = 0;

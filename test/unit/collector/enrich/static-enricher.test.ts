@@ -50,7 +50,9 @@ describe('createStaticEnricher', () => {
   it('notices when a cgroup id is reused by another workload', () => {
     const e = enricher({ workloadTiers: [{ match: 'prod/payments/**', tier: 'restricted' }] });
     expect(e.enrich(exec('/bin/true'))!.tier).toBe('restricted');
-    const other = e.enrich(exec('/bin/true', { workload: { ...API, namespace: 'web' } }))!;
+    const next = exec('/bin/true', { workload: { ...API, namespace: 'web' } });
+    next.container.containerId = 'def';
+    const other = e.enrich(next)!;
     expect(other.workloadKey).toBe('prod/web/Deployment/api/api');
     expect(other.tier).toBe('internal');
   });

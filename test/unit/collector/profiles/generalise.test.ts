@@ -44,6 +44,13 @@ describe('generalisePath', () => {
     expect(generalisePath(raw)).toBe(raw);
   });
 
+  it('is idempotent, so a stored key looked up as a raw path finds itself', () => {
+    for (const raw of ['/proc/1234/status', '/tmp/tmp.X8a9ZkQ2', '/etc/nginx/.nginx.conf.swp', '/etc/nginx/nginx.conf~', '/tmp/sedAbC123', '/var/log/app/core.12345', '/run/secrets/kubernetes.io/serviceaccount/..2024_01_01_12_00_00.123456789/token', '/var/run/app-7f9c2d1e.sock', '/tmp/tmpa8f_3kzq']) {
+      const once = generalisePath(raw);
+      expect(generalisePath(once)).toBe(once);
+    }
+  });
+
   it('produces the same key for the same file in different runs', () => {
     expect(generalisePath('/proc/41/cmdline')).toBe(generalisePath('/proc/5012/cmdline'));
     expect(generalisePath('/tmp/tmp.Qz81kLm0pA')).toBe(generalisePath('/tmp/tmp.X8a9ZkQ2'));

@@ -1,0 +1,191 @@
+/**
+ * Detection hot path benchmark: decoded events → enrichment → profile lookup → rule
+ * decisions, on stable profiles whose items are all known (the steady state of a
+ * healthy cluster). Prints JSON:
+ *   throughput: events/s on one core, 1,000 workloads × ~200 items
+ *   memory: bytes per profile item with 10,000 workloads × 200 items (heap and RSS)
+ * Run: npx tsx bench/detect/detect.bench.ts [--workloads-mem 10000] [--seconds 3]
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Registry } from 'prom-client';
+import { createAnalyzer } from '../../collector/analysis/create-analyzer.js';
+import type { Analyzer } from '../../collector/analysis/analyzer.js';
+import { parseEnrichConfig } from '../../collector/enrich/enrich-config.js';
+import { createStaticEnricher } from '../../collector/enrich/static-enricher.js';
+import type { PeerDirectory } from '../../collector/enrich/peer-directory.js';
+import { parsePolicyConfig } from '../../collector/policy/policy-config.js';
+import { createStaticPolicySource } from '../../collector/policy/static-policy-source.js';
+import type { ProfileStore } from '../../collector/profiles/profile-store.js';
+import { Problems } from '../../lib/config-problems.js';
+import { silentLogger } from '../../lib/logger.js';
+import type { ContainerInfo, TriplineEvent, WorkloadRef } from '../../proto/events.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const THROUGHPUT_WORKLOADS = Number(args.get('workloads') ?? 1000);
+const MEMORY_WORKLOADS = Number(args.get('workloads-mem') ?? 10_000);
+const SECONDS = Number(args.get('seconds') ?? 3);
+const SOURCE = { identity: 'bench', node: 'node-0', agentRunId: 'bench' };
+
+const SYSCALLS = ['read', 'write', 'openat', 'close', 'fstat', 'mmap', 'mprotect', 'munmap', 'brk', 'rt_sigaction', 'rt_sigprocmask', 'ioctl', 'pread64', 'writev', 'access', 'pipe', 'select', 'sched_yield', 'mremap', 'madvise', 'dup', 'dup2', 'nanosleep', 'getpid', 'sendfile', 'socket', 'connect', 'accept', 'sendto', 'recvfrom', 'sendmsg', 'recvmsg', 'shutdown', 'bind', 'listen', 'getsockname', 'getpeername', 'socketpair', 'setsockopt', 'getsockopt', 'clone', 'fork', 'vfork', 'execve', 'exit', 'wait4', 'kill', 'uname', 'fcntl', 'flock', 'fsync', 'fdatasync', 'truncate', 'ftruncate', 'getdents', 'getcwd', 'chdir', 'fchdir', 'rename', 'mkdir', 'rmdir', 'creat', 'link', 'unlink', 'symlink', 'readlink', 'chmod', 'fchmod', 'chown', 'fchown', 'lchown', 'umask', 'gettimeofday', 'getrlimit', 'getrusage', 'sysinfo', 'times', 'getuid', 'getgid', 'setuid', 'setgid', 'geteuid', 'getegid', 'setpgid', 'getppid', 'getpgrp', 'setsid', 'futex', 'epoll_wait', 'epoll_ctl', 'epoll_create1', 'eventfd2', 'timerfd_create', 'timerfd_settime', 'accept4', 'pipe2', 'prlimit64', 'getrandom', 'statx', 'clock_gettime', 'clock_nanosleep', 'exit_group', 'tgkill', 'set_robust_list', 'rseq', 'newfstatat'];
+
+function container(w: WorkloadRef, i: number): ContainerInfo {
+  return { cgroupId: 10_000 + i, cgroupPath: `/kubepods.slice/pod${i}.slice/cri-containerd-${i}.scope`, containerId: `c${i}`, podUid: `pod-${i}`, workload: w, image: 'registry.example/app:1', imageDigest: 'sha256:1111', privileged: false };
+}
+
+/** ~200 distinct items for workload i: 20 execs, 40 syscalls, 100 file paths, 10 listeners, 30 peers. */
+function itemEvents(i: number): TriplineEvent[] {
+  const w: WorkloadRef = { cluster: 'prod', namespace: `ns-${i % 50}`, kind: 'Deployment', name: `app-${i}`, container: 'main' };
+  const c = container(w, i);
+  const base = { timeNs: 0, node: 'node-0', seq: 0, container: c };
+  const proc = (exe: string) => ({ pid: 100, ppid: 1, uid: 1000, exe, comm: 'app', argv: [] as string[] });
+  const out: TriplineEvent[] = [];
+  for (let j = 0; j < 20; j++) {
+    const exe = j < 10 ? `/usr/bin/tool-${String.fromCharCode(97 + j)}` : `/opt/app-${i}/bin/worker-${String.fromCharCode(97 + j)}`;
+    out.push({ ...base, process: proc(exe), kind: 'exec', argvTruncated: false, cwd: '/', writtenByContainer: false });
+  }
+  for (let j = 0; j < 40; j += 4) {
+    out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'syscalls', names: SYSCALLS.slice((i + j) % 60, ((i + j) % 60) + 4), numbers: [j, j + 1, j + 2, j + 3], arch: 'x86_64' });
+  }
+  for (let j = 0; j < 100; j++) {
+    out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'file', op: 'open-write', path: `/var/lib/app-${i}/store/segment-${String.fromCharCode(97 + (j % 26))}${String.fromCharCode(97 + Math.floor(j / 26))}.dat`, oldPath: '', flags: 0o101, resolved: true });
+  }
+  for (let j = 0; j < 10; j++) out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'listen', protocol: 'tcp', ip: '0.0.0.0', port: 8000 + j });
+  for (let j = 0; j < 30; j++) out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'connect', protocol: 'tcp', ip: `10.244.${(i + j) % 200}.${(j * 7) % 250}`, port: 5432 + (j % 5) });
+  return out;
+}
+
+const peers: PeerDirectory = {
+  lookup(ip) {
+    // Pod IPs resolve to one of 200 peer workloads; a real directory is a Map lookup too.
+    return ip.startsWith('10.244.') ? peerByIp.get(ip) : undefined;
+  },
+};
+const peerByIp = new Map<string, { workloadKey: string; tier: 'internal' }>();
+for (let a = 0; a < 200; a++) for (let b = 0; b < 250; b++) peerByIp.set(`10.244.${a}.${b}`, { workloadKey: `prod/ns-${a % 50}/Deployment/svc-${a}/main`, tier: 'internal' });
+
+const store: ProfileStore = { loadAll: async () => [], save: async () => {}, remove: async () => {}, watch: () => () => {}, close: async () => {} };
+
+async function buildAnalyzer(): Promise<{ analyzer: Analyzer; now: { ms: number }; findings: { n: number } }> {
+  const problems = new Problems();
+  const policies = createStaticPolicySource(parsePolicyConfig({ learning: { minDuration: '1s', stableFor: '1s', maxDuration: '10s' } }, problems));
+  const enricher = createStaticEnricher({ config: parseEnrichConfig({ networks: { '127.0.0.99/32': 'public' } }, problems), policies, peers });
+  problems.throwIfAny();
+  const now = { ms: 1_000_000 };
+  const findings = { n: 0 };
+  const analyzer = createAnalyzer({ log: silentLogger(), registry: new Registry(), enricher, policies, store, findings: { submit: () => void findings.n++ }, clock: () => now.ms, persistEveryMs: 3_600_000 });
+  await analyzer.start();
+  return { analyzer, now, findings };
+}
+
+async function throughput(): Promise<Record<string, number>> {
+  const { analyzer, now, findings } = await buildAnalyzer();
+  const perWorkload = Array.from({ length: THROUGHPUT_WORKLOADS }, (_, i) => itemEvents(i));
+  for (const evs of perWorkload) await analyzer.apply(evs, SOURCE);
+  now.ms += 5_000;
+  await analyzer.flush();
+  const profiles = analyzer.listProfiles();
+  const stable = profiles.filter((p) => p.state === 'stable').length;
+  const items = profiles.reduce((n, p) => n + p.items.length, 0);
+  // Agents send batches per node: 20 nodes × 50 workloads, 500 events per batch drawn
+  // from that node's workloads.
+  const NODES = 20;
+  const perNode = Math.ceil(THROUGHPUT_WORKLOADS / NODES);
+  const BATCH = 500;
+  const byNode: TriplineEvent[][] = [];
+  for (let b = 0; b < 10; b++) {
+    for (let n = 0; n < NODES; n++) {
+      const batch: TriplineEvent[] = [];
+      for (let k = 0; k < BATCH; k++) {
+        const i = Math.min(n * perNode + (k % perNode), THROUGHPUT_WORKLOADS - 1);
+        const evs = perWorkload[i]!;
+        batch.push(evs[(b * 131 + k * 7) % evs.length]!);
+      }
+      byNode.push(batch);
+    }
+  }
+  // Worst case: every event from a different workload than the one before.
+  const interleaved: TriplineEvent[][] = [];
+  for (let b = 0; b < 200; b++) {
+    const batch: TriplineEvent[] = [];
+    for (let k = 0; k < BATCH; k++) {
+      const i = (b * BATCH + k) % THROUGHPUT_WORKLOADS;
+      const evs = perWorkload[i]!;
+      batch.push(evs[(b * 131 + k * 7) % evs.length]!);
+    }
+    interleaved.push(batch);
+  }
+  findings.n = 0;
+  const perNodeRun = await timed(analyzer, byNode);
+  const interleavedRun = await timed(analyzer, interleaved);
+  await analyzer.stop();
+  return { workloads: THROUGHPUT_WORKLOADS, stableProfiles: stable, items, itemsPerWorkload: Math.round(items / THROUGHPUT_WORKLOADS), findings: findings.n, batchesPerNode: perNodeRun, interleaved: interleavedRun } as unknown as Record<string, number>;
+}
+
+/**
+ * Decodes each batch (JSON.parse of its serialised form: fresh objects and strings in the
+ * young generation, as the protobuf decoder leaves them) and applies it; the same loop
+ * without apply gives the decode cost, which is subtracted. CPU time of this process.
+ */
+async function timed(analyzer: Analyzer, batches: TriplineEvent[][]): Promise<Record<string, number>> {
+  const wire = batches.map((b) => JSON.stringify(b));
+  const eventsPerPass = batches.reduce((n, b) => n + b.length, 0);
+  const cpuOf = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1e6;
+  for (const w of wire) await analyzer.apply(JSON.parse(w) as TriplineEvent[], SOURCE);
+  let passes = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < SECONDS * 1000) {
+    for (const w of wire) await analyzer.apply(JSON.parse(w) as TriplineEvent[], SOURCE);
+    passes++;
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const totalCpu = cpuOf(process.cpuUsage(cpu0));
+  const d0 = process.cpuUsage();
+  let sink = 0;
+  for (let p = 0; p < passes; p++) for (const w of wire) sink += (JSON.parse(w) as unknown[]).length;
+  const decodeCpu = cpuOf(process.cpuUsage(d0));
+  const events = passes * eventsPerPass;
+  return {
+    events: sink === events ? events : -1,
+    wallSeconds: +wallSeconds.toFixed(2),
+    cpuSeconds: +totalCpu.toFixed(2),
+    decodeCpuSeconds: +decodeCpu.toFixed(2),
+    /** Analysis only: events per CPU second once decoding is subtracted. */
+    eventsPerCpuSecond: Math.round(events / (totalCpu - decodeCpu)),
+    /** Decode plus analysis, by the wall clock (shares the machine with whatever else runs). */
+    eventsPerWallSecondWithDecode: Math.round(events / wallSeconds),
+  };
+}
+
+async function memory(): Promise<Record<string, number>> {
+  gc();
+  const before = process.memoryUsage();
+  const { analyzer, now } = await buildAnalyzer();
+  for (let i = 0; i < MEMORY_WORKLOADS; i++) await analyzer.apply(itemEvents(i), SOURCE);
+  now.ms += 5_000;
+  await analyzer.flush();
+  gc();
+  const after = process.memoryUsage();
+  let items = 0;
+  for (const p of analyzer.listProfiles()) items += p.items.length;
+  gc();
+  const heapAfter = process.memoryUsage().heapUsed;
+  await analyzer.stop();
+  return {
+    workloads: MEMORY_WORKLOADS,
+    items,
+    heapBytesPerItem: Math.round((Math.min(after.heapUsed, heapAfter) - before.heapUsed) / items),
+    rssBytesPerItem: Math.round((after.rss - before.rss) / items),
+    rssMiB: Math.round(after.rss / 2 ** 20),
+  };
+}
+
+const result = { node: process.version, loadAverage1m: +(await import('node:os')).loadavg()[0]!.toFixed(1), throughput: await throughput() } as Record<string, unknown>;
+gc();
+result.memory = await memory();
+console.log(JSON.stringify(result, null, 2));
