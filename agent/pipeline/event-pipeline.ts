@@ -172,8 +172,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return counters.snapshot(now() * 1e6);
   }
 
-  function flush(): void {
+  /** Hands over what is queued; returns the transport's retry delay if it stopped taking batches. */
+  function flush(): number | undefined {
     flushScheduled = false;
+    let retryIn: number | undefined;
     if (flushTimer !== undefined) clearTimeout(flushTimer);
     flushTimer = undefined;
     while (queued() > 0 || reportDue) {
@@ -209,7 +211,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         for (const env of envelopes) counters.count(env.cgroupId, env.kind, 'sent', -1);
       }
       if (result.status === 'retryable') {
-        if (!stopped) flushTimer = setTimeout(flush, result.retryInMillis ?? 100);
+        retryIn = result.retryInMillis ?? 100;
+        if (!stopped) flushTimer = setTimeout(flush, retryIn);
         break;
       }
       reportDue = false;
@@ -226,6 +229,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       head = 0;
     }
     metrics.queueDepth.set(queued() + heldCount);
+    return retryIn;
   }
 
   return {
@@ -239,14 +243,19 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         scheduleFlushNow();
       }, config.reportIntervalMs);
     },
-    async stop() {
+    async stop(timeoutMs = 5_000) {
       if (stopped) return;
       stopped = true;
       if (reportTimer !== undefined) clearInterval(reportTimer);
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
       for (const id of [...held.keys()]) release(id, undefined);
       reportDue = true;
-      flush();
-      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      // A saturated transport frees room as acknowledgements arrive: keep handing over
+      // until the queue is empty or the deadline passes.
+      const deadline = Date.now() + timeoutMs;
+      for (let retryIn = flush(); retryIn !== undefined && Date.now() < deadline; retryIn = flush()) {
+        await new Promise((r) => setTimeout(r, Math.min(retryIn, Math.max(0, deadline - Date.now()))));
+      }
       if (queued() > 0) log.warn({ count: queued() }, 'transport took no more batches at stop; queued events are lost');
       drops.close();
     },

@@ -11,6 +11,9 @@ export interface Pipeline {
   readonly depth: number;
   /** Starts the batch and report timers. */
   start(): void;
-  /** Sends everything queued and a final report, then stops the timers; safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Sends everything queued and a final report, waiting at most `timeoutMs` (default 5 s)
+   * for a saturated transport, then stops the timers; safe to call twice.
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }

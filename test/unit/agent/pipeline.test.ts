@@ -266,4 +266,17 @@ describe('pipeline', () => {
     ]);
     await s.p.stop();
   });
+  it('keeps handing over at stop while the transport frees room, instead of losing the queue', async () => {
+    let refusals = 3;
+    const s = setup(
+      { batchMaxEvents: 2, dedupSize: 0 },
+      recordingTransport(() =>
+        refusals-- > 0 ? { status: 'retryable', error: 'window full', retryInMillis: 5 } : { status: 'success' },
+      ),
+    );
+    for (let i = 0; i < 7; i++) s.p.emit(exec(1, `/bin/x${i}`));
+    await s.p.stop();
+    expect(s.events().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(s.p.depth).toBe(0);
+  });
 });
