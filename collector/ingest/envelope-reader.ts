@@ -28,8 +28,11 @@ const FILE_OPS: readonly (FileOp | undefined)[] = [undefined, 'open-write', 'ren
 const PROTOCOLS: readonly (Protocol | undefined)[] = [undefined, 'tcp', 'udp'];
 const NO_STRINGS: readonly string[] = Object.freeze([]);
 const NO_NUMBERS: readonly number[] = Object.freeze([]);
-/** Containers remembered per stream; a node runs far fewer at once. */
-const CONTAINER_CACHE_SIZE = 2048;
+/**
+ * Containers remembered per stream (about 1 KiB each): above a node's pod limit
+ * (110 by default) times a few containers per pod, small enough for thousands of agents.
+ */
+const CONTAINER_CACHE_SIZE = 512;
 
 interface KnownContainer {
   readonly bytes: Buffer;

@@ -3,6 +3,10 @@
  * [pos, end) and throws RangeError on anything that runs past it, so a truncated or
  * lying length becomes a decode error, never a read of a neighbouring field.
  */
+/** Buffer's own UTF-8 decoder, which toString() reaches only after argument and encoding dispatch. */
+type Utf8Slicing = Buffer & { utf8Slice(start: number, end: number): string };
+const HAS_UTF8_SLICE = typeof (Buffer.prototype as Partial<Utf8Slicing>).utf8Slice === 'function';
+
 export class WireCursor {
   pos: number;
   end: number;
@@ -84,7 +88,8 @@ export class WireCursor {
 
   string(): string {
     const stop = this.delimited();
-    const s = this.buf.toString('utf8', this.pos, stop);
+    // Most of the fields are strings: the dispatch in toString() showed as a third of decode time.
+    const s = HAS_UTF8_SLICE ? (this.buf as Utf8Slicing).utf8Slice(this.pos, stop) : this.buf.toString('utf8', this.pos, stop);
     this.pos = stop;
     return s;
   }
