@@ -91,22 +91,34 @@ export function createKubeProfileStore(opts: KubeProfileStoreOptions): ProfileSt
     });
   }
 
+  /**
+   * Writes learning progress. A failure is logged and counted, not thrown: the spec (what
+   * a restart reloads items from) is already stored, and the next change rewrites status.
+   */
   async function writeStatus(key: string, p: ProfileSnapshot, stored: RuntimeBaseline): Promise<void> {
     const w = written.get(key)!;
-    const res = (await api.patchNamespacedCustomObjectStatus(
-      {
-        group,
-        version,
-        plural,
-        namespace: w.namespace,
-        name: w.name,
-        body: { status: toBaselineStatus(p, stored.metadata.generation) },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    )) as RuntimeBaseline;
-    // Adopt the new resourceVersion only if the spec is still ours; otherwise keep the
-    // old one so the next replace conflicts and merges the person's edit.
-    if (hashSpec(res.spec) === w.specHash) w.resourceVersion = res.metadata.resourceVersion ?? w.resourceVersion;
+    try {
+      const res = (await api.patchNamespacedCustomObjectStatus(
+        {
+          group,
+          version,
+          plural,
+          namespace: w.namespace,
+          name: w.name,
+          body: { status: toBaselineStatus(p, stored.metadata.generation) },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as RuntimeBaseline;
+      // Adopt the new resourceVersion only if the spec is still ours; otherwise keep the
+      // old one so the next replace conflicts and merges the person's edit.
+      if (hashSpec(res.spec) === w.specHash) w.resourceVersion = res.metadata.resourceVersion ?? w.resourceVersion;
+    } catch (err) {
+      writes.inc({ result: 'status-error' });
+      log.warn(
+        { baseline: `${w.namespace}/${w.name}`, error: (err as Error).message },
+        'could not write RuntimeBaseline status',
+      );
+    }
   }
 
   async function writeOne(p: ProfileSnapshot): Promise<void> {
