@@ -4,7 +4,9 @@
  * loaded and every outbox record after that seq is applied on top, so revisions are never
  * lost; only quiet repeats counted since the last snapshot are.
  */
-import { readJsonFile, writeJsonFile } from '../sinks/delivery/json-file.js';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { readJsonFile } from '../sinks/delivery/json-file.js';
 import type { OpenIncident } from './incident-table.js';
 
 export interface IncidentSnapshot {
@@ -32,6 +34,35 @@ export function readIncidentSnapshot(path: string): IncidentSnapshot | undefined
   return { ...raw, open };
 }
 
-export function writeIncidentSnapshot(path: string, snapshot: IncidentSnapshot): Promise<void> {
-  return writeJsonFile(path, snapshot);
+/**
+ * Writes the snapshot atomically, serialising a slice of entries at a time and yielding
+ * between slices: ten thousand open incidents are megabytes of JSON, and one
+ * JSON.stringify of all of them would stall ingest for hundreds of milliseconds.
+ */
+export async function writeIncidentSnapshot(path: string, snapshot: IncidentSnapshot, slice = 256): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.write(`{"version":1,"outboxSeq":${snapshot.outboxSeq},"open":[`);
+    for (let i = 0; i < snapshot.open.length; i += slice) {
+      const part = snapshot.open.slice(i, i + slice).map((e) => JSON.stringify(e));
+      await fh.write((i ? ',' : '') + part.join(','));
+    }
+    await fh.write('],"remembered":[');
+    for (let i = 0; i < snapshot.remembered.length; i += slice * 16) {
+      const part = JSON.stringify(snapshot.remembered.slice(i, i + slice * 16)).slice(1, -1);
+      await fh.write((i ? ',' : '') + part);
+    }
+    await fh.write(']}');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
