@@ -177,6 +177,34 @@ describe('ingest server', () => {
     expect(await run.metric('tripline_collector_ingest_rejected_total', { reason: 'auth_unavailable' })).toBe(1);
   });
 
+  it('ends the stream with UNAVAILABLE when the intake fails, without acking the batch', async () => {
+    const intake = recordingIntake();
+    const failing = { ...intake, apply: async () => Promise.reject(new Error('store is down')) };
+    const run = await ingest({}, { intake: failing as unknown as typeof intake });
+    const a = agent(run.port);
+    a.send(batchOf(1, 2));
+    const s = await a.status;
+    expect(s.code).toBe(status.UNAVAILABLE);
+    expect(s.details).toMatch(/could not apply the batch; retry/);
+    expect(a.acks).toEqual([]);
+    expect(await run.metric('tripline_collector_ingest_rejected_total', { reason: 'apply_failed' })).toBe(1);
+    expect(await run.metric('tripline_collector_ingest_batches_total')).toBe(0);
+  });
+
+  it('acks a report-only batch and refuses a run id that changes within the stream', async () => {
+    const run = await ingest();
+    const a = agent(run.port);
+    a.send({ batchId: 1, agentRunId: 'run-1', report: { node: 'node-r', agentRunId: 'run-1', sensor: 'proc', blindSpots: ['syscall sets'] } });
+    expect(await a.acked(1)).toEqual([{ batchId: 1, accepted: 0, rejected: 0 }]);
+    expect(run.intake.reports[0]!.source).toMatchObject({ node: 'node-r', agentRunId: 'run-1' });
+    expect(run.intake.reports[0]!.report.blindSpots).toEqual(['syscall sets']);
+    a.send(batchOf(2, 1, { runId: 'run-2' }));
+    const s = await a.status;
+    expect(s.code).toBe(status.INVALID_ARGUMENT);
+    expect(s.details).toMatch(/agent_run_id changed/);
+    expect(await run.metric('tripline_collector_ingest_rejected_total', { reason: 'agent_run_changed' })).toBe(1);
+  });
+
   it('acks only after apply resolved, and applies one batch of a stream at a time', async () => {
     const intake = recordingIntake();
     const run = await ingest({}, { intake });
