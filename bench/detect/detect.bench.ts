@@ -25,37 +25,195 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const THROUGHPUT_WORKLOADS = Number(args.get('workloads') ?? 1000);
 const MEMORY_WORKLOADS = Number(args.get('workloads-mem') ?? 10_000);
 const SECONDS = Number(args.get('seconds') ?? 3);
 const SOURCE = { identity: 'bench', node: 'node-0', agentRunId: 'bench' };
 
-const SYSCALLS = ['read', 'write', 'openat', 'close', 'fstat', 'mmap', 'mprotect', 'munmap', 'brk', 'rt_sigaction', 'rt_sigprocmask', 'ioctl', 'pread64', 'writev', 'access', 'pipe', 'select', 'sched_yield', 'mremap', 'madvise', 'dup', 'dup2', 'nanosleep', 'getpid', 'sendfile', 'socket', 'connect', 'accept', 'sendto', 'recvfrom', 'sendmsg', 'recvmsg', 'shutdown', 'bind', 'listen', 'getsockname', 'getpeername', 'socketpair', 'setsockopt', 'getsockopt', 'clone', 'fork', 'vfork', 'execve', 'exit', 'wait4', 'kill', 'uname', 'fcntl', 'flock', 'fsync', 'fdatasync', 'truncate', 'ftruncate', 'getdents', 'getcwd', 'chdir', 'fchdir', 'rename', 'mkdir', 'rmdir', 'creat', 'link', 'unlink', 'symlink', 'readlink', 'chmod', 'fchmod', 'chown', 'fchown', 'lchown', 'umask', 'gettimeofday', 'getrlimit', 'getrusage', 'sysinfo', 'times', 'getuid', 'getgid', 'setuid', 'setgid', 'geteuid', 'getegid', 'setpgid', 'getppid', 'getpgrp', 'setsid', 'futex', 'epoll_wait', 'epoll_ctl', 'epoll_create1', 'eventfd2', 'timerfd_create', 'timerfd_settime', 'accept4', 'pipe2', 'prlimit64', 'getrandom', 'statx', 'clock_gettime', 'clock_nanosleep', 'exit_group', 'tgkill', 'set_robust_list', 'rseq', 'newfstatat'];
+const SYSCALLS = [
+  'read',
+  'write',
+  'openat',
+  'close',
+  'fstat',
+  'mmap',
+  'mprotect',
+  'munmap',
+  'brk',
+  'rt_sigaction',
+  'rt_sigprocmask',
+  'ioctl',
+  'pread64',
+  'writev',
+  'access',
+  'pipe',
+  'select',
+  'sched_yield',
+  'mremap',
+  'madvise',
+  'dup',
+  'dup2',
+  'nanosleep',
+  'getpid',
+  'sendfile',
+  'socket',
+  'connect',
+  'accept',
+  'sendto',
+  'recvfrom',
+  'sendmsg',
+  'recvmsg',
+  'shutdown',
+  'bind',
+  'listen',
+  'getsockname',
+  'getpeername',
+  'socketpair',
+  'setsockopt',
+  'getsockopt',
+  'clone',
+  'fork',
+  'vfork',
+  'execve',
+  'exit',
+  'wait4',
+  'kill',
+  'uname',
+  'fcntl',
+  'flock',
+  'fsync',
+  'fdatasync',
+  'truncate',
+  'ftruncate',
+  'getdents',
+  'getcwd',
+  'chdir',
+  'fchdir',
+  'rename',
+  'mkdir',
+  'rmdir',
+  'creat',
+  'link',
+  'unlink',
+  'symlink',
+  'readlink',
+  'chmod',
+  'fchmod',
+  'chown',
+  'fchown',
+  'lchown',
+  'umask',
+  'gettimeofday',
+  'getrlimit',
+  'getrusage',
+  'sysinfo',
+  'times',
+  'getuid',
+  'getgid',
+  'setuid',
+  'setgid',
+  'geteuid',
+  'getegid',
+  'setpgid',
+  'getppid',
+  'getpgrp',
+  'setsid',
+  'futex',
+  'epoll_wait',
+  'epoll_ctl',
+  'epoll_create1',
+  'eventfd2',
+  'timerfd_create',
+  'timerfd_settime',
+  'accept4',
+  'pipe2',
+  'prlimit64',
+  'getrandom',
+  'statx',
+  'clock_gettime',
+  'clock_nanosleep',
+  'exit_group',
+  'tgkill',
+  'set_robust_list',
+  'rseq',
+  'newfstatat',
+];
 
 function container(w: WorkloadRef, i: number): ContainerInfo {
-  return { cgroupId: 10_000 + i, cgroupPath: `/kubepods.slice/pod${i}.slice/cri-containerd-${i}.scope`, containerId: `c${i}`, podUid: `pod-${i}`, workload: w, image: 'registry.example/app:1', imageDigest: 'sha256:1111', privileged: false };
+  return {
+    cgroupId: 10_000 + i,
+    cgroupPath: `/kubepods.slice/pod${i}.slice/cri-containerd-${i}.scope`,
+    containerId: `c${i}`,
+    podUid: `pod-${i}`,
+    workload: w,
+    image: 'registry.example/app:1',
+    imageDigest: 'sha256:1111',
+    privileged: false,
+  };
 }
 
 /** ~200 distinct items for workload i: 20 execs, 40 syscalls, 100 file paths, 10 listeners, 30 peers. */
 function itemEvents(i: number): TriplineEvent[] {
-  const w: WorkloadRef = { cluster: 'prod', namespace: `ns-${i % 50}`, kind: 'Deployment', name: `app-${i}`, container: 'main' };
+  const w: WorkloadRef = {
+    cluster: 'prod',
+    namespace: `ns-${i % 50}`,
+    kind: 'Deployment',
+    name: `app-${i}`,
+    container: 'main',
+  };
   const c = container(w, i);
   const base = { timeNs: 0, node: 'node-0', seq: 0, container: c };
   const proc = (exe: string) => ({ pid: 100, ppid: 1, uid: 1000, exe, comm: 'app', argv: [] as string[] });
   const out: TriplineEvent[] = [];
   for (let j = 0; j < 20; j++) {
-    const exe = j < 10 ? `/usr/bin/tool-${String.fromCharCode(97 + j)}` : `/opt/app-${i}/bin/worker-${String.fromCharCode(97 + j)}`;
+    const exe =
+      j < 10
+        ? `/usr/bin/tool-${String.fromCharCode(97 + j)}`
+        : `/opt/app-${i}/bin/worker-${String.fromCharCode(97 + j)}`;
     out.push({ ...base, process: proc(exe), kind: 'exec', argvTruncated: false, cwd: '/', writtenByContainer: false });
   }
   for (let j = 0; j < 40; j += 4) {
-    out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'syscalls', names: SYSCALLS.slice((i + j) % 60, ((i + j) % 60) + 4), numbers: [j, j + 1, j + 2, j + 3], arch: 'x86_64' });
+    out.push({
+      ...base,
+      process: proc('/opt/app/bin/server'),
+      kind: 'syscalls',
+      names: SYSCALLS.slice((i + j) % 60, ((i + j) % 60) + 4),
+      numbers: [j, j + 1, j + 2, j + 3],
+      arch: 'x86_64',
+    });
   }
   for (let j = 0; j < 100; j++) {
-    out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'file', op: 'open-write', path: `/var/lib/app-${i}/store/segment-${String.fromCharCode(97 + (j % 26))}${String.fromCharCode(97 + Math.floor(j / 26))}.dat`, oldPath: '', flags: 0o101, resolved: true });
+    out.push({
+      ...base,
+      process: proc('/opt/app/bin/server'),
+      kind: 'file',
+      op: 'open-write',
+      path: `/var/lib/app-${i}/store/segment-${String.fromCharCode(97 + (j % 26))}${String.fromCharCode(97 + Math.floor(j / 26))}.dat`,
+      oldPath: '',
+      flags: 0o101,
+      resolved: true,
+    });
   }
-  for (let j = 0; j < 10; j++) out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'listen', protocol: 'tcp', ip: '0.0.0.0', port: 8000 + j });
-  for (let j = 0; j < 30; j++) out.push({ ...base, process: proc('/opt/app/bin/server'), kind: 'connect', protocol: 'tcp', ip: `10.244.${(i + j) % 200}.${(j * 7) % 250}`, port: 5432 + (j % 5) });
+  for (let j = 0; j < 10; j++)
+    out.push({
+      ...base,
+      process: proc('/opt/app/bin/server'),
+      kind: 'listen',
+      protocol: 'tcp',
+      ip: '0.0.0.0',
+      port: 8000 + j,
+    });
+  for (let j = 0; j < 30; j++)
+    out.push({
+      ...base,
+      process: proc('/opt/app/bin/server'),
+      kind: 'connect',
+      protocol: 'tcp',
+      ip: `10.244.${(i + j) % 200}.${(j * 7) % 250}`,
+      port: 5432 + (j % 5),
+    });
   return out;
 }
 
@@ -66,18 +224,41 @@ const peers: PeerDirectory = {
   },
 };
 const peerByIp = new Map<string, { workloadKey: string; tier: 'internal' }>();
-for (let a = 0; a < 200; a++) for (let b = 0; b < 250; b++) peerByIp.set(`10.244.${a}.${b}`, { workloadKey: `prod/ns-${a % 50}/Deployment/svc-${a}/main`, tier: 'internal' });
+for (let a = 0; a < 200; a++)
+  for (let b = 0; b < 250; b++)
+    peerByIp.set(`10.244.${a}.${b}`, { workloadKey: `prod/ns-${a % 50}/Deployment/svc-${a}/main`, tier: 'internal' });
 
-const store: ProfileStore = { loadAll: async () => [], save: async () => {}, remove: async () => {}, watch: () => () => {}, close: async () => {} };
+const store: ProfileStore = {
+  loadAll: async () => [],
+  save: async () => {},
+  remove: async () => {},
+  watch: () => () => {},
+  close: async () => {},
+};
 
 async function buildAnalyzer(): Promise<{ analyzer: Analyzer; now: { ms: number }; findings: { n: number } }> {
   const problems = new Problems();
-  const policies = createStaticPolicySource(parsePolicyConfig({ learning: { minDuration: '1s', stableFor: '1s', maxDuration: '10s' } }, problems));
-  const enricher = createStaticEnricher({ config: parseEnrichConfig({ networks: { '127.0.0.99/32': 'public' } }, problems), policies, peers });
+  const policies = createStaticPolicySource(
+    parsePolicyConfig({ learning: { minDuration: '1s', stableFor: '1s', maxDuration: '10s' } }, problems),
+  );
+  const enricher = createStaticEnricher({
+    config: parseEnrichConfig({ networks: { '127.0.0.99/32': 'public' } }, problems),
+    policies,
+    peers,
+  });
   problems.throwIfAny();
   const now = { ms: 1_000_000 };
   const findings = { n: 0 };
-  const analyzer = createAnalyzer({ log: silentLogger(), registry: new Registry(), enricher, policies, store, findings: { submit: () => void findings.n++ }, clock: () => now.ms, persistEveryMs: 3_600_000 });
+  const analyzer = createAnalyzer({
+    log: silentLogger(),
+    registry: new Registry(),
+    enricher,
+    policies,
+    store,
+    findings: { submit: () => void findings.n++ },
+    clock: () => now.ms,
+    persistEveryMs: 3_600_000,
+  });
   await analyzer.start();
   return { analyzer, now, findings };
 }
@@ -123,7 +304,15 @@ async function throughput(): Promise<Record<string, number>> {
   const perNodeRun = await timed(analyzer, byNode);
   const interleavedRun = await timed(analyzer, interleaved);
   await analyzer.stop();
-  return { workloads: THROUGHPUT_WORKLOADS, stableProfiles: stable, items, itemsPerWorkload: Math.round(items / THROUGHPUT_WORKLOADS), findings: findings.n, batchesPerNode: perNodeRun, interleaved: interleavedRun } as unknown as Record<string, number>;
+  return {
+    workloads: THROUGHPUT_WORKLOADS,
+    stableProfiles: stable,
+    items,
+    itemsPerWorkload: Math.round(items / THROUGHPUT_WORKLOADS),
+    findings: findings.n,
+    batchesPerNode: perNodeRun,
+    interleaved: interleavedRun,
+  } as unknown as Record<string, number>;
 }
 
 /**
@@ -185,7 +374,11 @@ async function memory(): Promise<Record<string, number>> {
   };
 }
 
-const result = { node: process.version, loadAverage1m: +(await import('node:os')).loadavg()[0]!.toFixed(1), throughput: await throughput() } as Record<string, unknown>;
+const result = {
+  node: process.version,
+  loadAverage1m: +(await import('node:os')).loadavg()[0]!.toFixed(1),
+  throughput: await throughput(),
+} as Record<string, unknown>;
 gc();
 result.memory = await memory();
 console.log(JSON.stringify(result, null, 2));

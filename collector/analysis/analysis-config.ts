@@ -21,7 +21,14 @@ export interface AnalysisConfig {
 
 export function parseAnalysisConfig(raw: unknown, problems: Problems, path = 'analysis'): AnalysisConfig {
   const o = asObject(raw ?? {}, path, problems);
-  const keys = ['persistEvery', 'statsPersistEvery', 'ephemeralPortMin', 'maxItemsPerProfile', 'writtenPathsPerContainer', 'writtenPathsContainers'];
+  const keys = [
+    'persistEvery',
+    'statsPersistEvery',
+    'ephemeralPortMin',
+    'maxItemsPerProfile',
+    'writtenPathsPerContainer',
+    'writtenPathsContainers',
+  ];
   checkKeys(o, path, problems, keys);
   const duration = (k: string, def: number, min: number): number => {
     if (o[k] === undefined) return def;

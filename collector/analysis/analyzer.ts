@@ -4,7 +4,11 @@ import type { Intake } from '../enrich/intake.js';
 /** Outcome of a tuning operation; `error` is a bounded code the API maps to a status. */
 export type TuningResult =
   | { readonly ok: true; readonly profile: ProfileSnapshot }
-  | { readonly ok: false; readonly error: 'not-found' | 'no-such-item' | 'invalid-item' | 'not-saved'; readonly detail?: string };
+  | {
+      readonly ok: false;
+      readonly error: 'not-found' | 'no-such-item' | 'invalid-item' | 'not-saved';
+      readonly detail?: string;
+    };
 
 /** What a profile learned that a person should look at. */
 export interface ReviewDelta {

@@ -10,7 +10,13 @@ import type { Logger } from '../../lib/logger.js';
 import type { TriplineEvent } from '../../proto/events.js';
 import { workloadKey } from '../../proto/events.js';
 import type { AgentReport } from '../../proto/report.js';
-import { ITEM_KINDS, type ItemKind, type ItemOrigin, type ProfileSnapshot, type ProfileState } from '../../proto/profile.js';
+import {
+  ITEM_KINDS,
+  type ItemKind,
+  type ItemOrigin,
+  type ProfileSnapshot,
+  type ProfileState,
+} from '../../proto/profile.js';
 import type { EnrichedEvent, Enricher } from '../enrich/enriched-event.js';
 import type { BatchSource } from '../enrich/intake.js';
 import type { Finding, FindingSink } from '../incidents/finding.js';
@@ -21,14 +27,37 @@ import { createRuleRegistry } from '../detect/rule-registry.js';
 import { createWrittenPaths } from '../detect/written-paths.js';
 import { compileGlob } from '../policy/glob.js';
 import type { EffectivePolicy, PolicySource } from '../policy/policy.js';
-import { advanceLearning, extendRollout, learnItem, noteDrops, noteImageDigest, replicaIdOf, touchItem } from '../profiles/learning.js';
-import { createProfile, fromSnapshot, itemCount, itemSnapshot, toSnapshot, type Profile, type ProfileItem } from '../profiles/profile.js';
+import {
+  advanceLearning,
+  extendRollout,
+  learnItem,
+  noteDrops,
+  noteImageDigest,
+  replicaIdOf,
+  touchItem,
+} from '../profiles/learning.js';
+import {
+  createProfile,
+  fromSnapshot,
+  itemCount,
+  itemSnapshot,
+  toSnapshot,
+  type Profile,
+  type ProfileItem,
+} from '../profiles/profile.js';
 import type { ProfileStore } from '../profiles/profile-store.js';
 import { parseAnalysisConfig, type AnalysisConfig } from './analysis-config.js';
 import { createAnalysisMetrics, KIND_INDEX } from './analysis-metrics.js';
 import type { Analyzer, ReviewDelta, TuningResult } from './analyzer.js';
 import { createItemKeys } from './item-keys.js';
-import { acceptDelta, approveItem, lockProfile, relearnProfile, removeItem, type EditResult } from './profile-tuning.js';
+import {
+  acceptDelta,
+  approveItem,
+  lockProfile,
+  relearnProfile,
+  removeItem,
+  type EditResult,
+} from './profile-tuning.js';
 
 export interface AnalyzerOptions {
   readonly log: Logger;
@@ -59,7 +88,6 @@ interface Entry {
 const SAVE_BATCH = 256;
 const SAMPLE_MASK = 255;
 
-
 export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   const log = opts.log.child({ component: 'analyzer' });
   const { enricher, policies, store, findings } = opts;
@@ -68,7 +96,10 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   const persistEveryMs = opts.persistEveryMs ?? config.persistEveryMs;
   const registry = createRuleRegistry(opts.rules ?? createDefaultRules());
   const keys = createItemKeys(config.ephemeralPortMin);
-  const written = createWrittenPaths({ maxPathsPerContainer: config.writtenPathsPerContainer, maxContainers: config.writtenPathsContainers });
+  const written = createWrittenPaths({
+    maxPathsPerContainer: config.writtenPathsPerContainer,
+    maxContainers: config.writtenPathsContainers,
+  });
   const entries = new Map<string, Entry>();
   const metrics = createAnalysisMetrics(opts.registry, {
     byState() {
@@ -109,7 +140,14 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     if (entry === undefined) {
       const w = en.event.container.workload!;
       const policy = policies.policyFor(w, en.labels);
-      entry = { profile: createProfile(w, en.workloadKey, nowMs), policy, matchers: matchersFor(policy), policyGeneration, savedRevision: 0, savedAtMs: nowMs };
+      entry = {
+        profile: createProfile(w, en.workloadKey, nowMs),
+        policy,
+        matchers: matchersFor(policy),
+        policyGeneration,
+        savedRevision: 0,
+        savedAtMs: nowMs,
+      };
       entries.set(en.workloadKey, entry);
     } else if (entry.policyGeneration !== policyGeneration) {
       refreshPolicy(entry, en.labels);
@@ -132,17 +170,23 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     const entry = entryFor(en, nowMs);
     const p = entry.profile;
     const digest = event.container.imageDigest;
-    if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest) noteImageDigest(p, digest, entry.policy.learning, nowMs);
+    if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest)
+      noteImageDigest(p, digest, entry.policy.learning, nowMs);
     if (p.state === 'learning' || p.rolloutDigest !== '') advanceLearning(p, entry.policy.learning, nowMs);
     const phase: Phase =
-      p.state === 'learning' ? 'learning' : p.state === 'stable' && p.rolloutDigest !== '' && digest === p.rolloutDigest && nowMs < p.rolloutUntilMs ? 'image-update' : 'stable';
+      p.state === 'learning'
+        ? 'learning'
+        : p.state === 'stable' && p.rolloutDigest !== '' && digest === p.rolloutDigest && nowMs < p.rolloutUntilMs
+          ? 'image-update'
+          : 'stable';
     switch (event.kind) {
       case 'exec':
         if (!event.writtenByContainer && written.wasWritten(event)) event.writtenByContainer = true;
         item(entry, en, phase, 'exec', pathKey(p, 'exec', event.process.exe), nowMs);
         return;
       case 'syscalls':
-        for (let i = 0; i < event.names.length; i++) item(entry, en, phase, 'syscall', event.names[i] || `nr:${event.numbers[i]}`, nowMs);
+        for (let i = 0; i < event.names.length; i++)
+          item(entry, en, phase, 'syscall', event.names[i] || `nr:${event.numbers[i]}`, nowMs);
         return;
       case 'file':
         written.note(event);
@@ -228,7 +272,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   function tick(nowMs: number): void {
     for (const e of entries.values()) {
       if (e.policyGeneration !== policyGeneration) refreshPolicy(e);
-      if (e.profile.state === 'learning' || e.profile.rolloutDigest !== '') advanceLearning(e.profile, e.policy.learning, nowMs);
+      if (e.profile.state === 'learning' || e.profile.rolloutDigest !== '')
+        advanceLearning(e.profile, e.policy.learning, nowMs);
     }
   }
 
@@ -239,7 +284,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     const dirty: Entry[] = [];
     for (const e of entries.values()) {
       const p = e.profile;
-      if (p.revision === e.savedRevision && p.statsDirty && nowMs - e.savedAtMs >= config.statsPersistEveryMs) p.revision++;
+      if (p.revision === e.savedRevision && p.statsDirty && nowMs - e.savedAtMs >= config.statsPersistEveryMs)
+        p.revision++;
       if (p.revision !== e.savedRevision) dirty.push(e);
     }
     for (let i = 0; i < dirty.length; i += SAVE_BATCH) {
@@ -268,7 +314,14 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   function adopt(s: ProfileSnapshot, nowMs: number): void {
     const profile = fromSnapshot(s, nowMs);
     const policy = policies.policyFor(profile.workload);
-    entries.set(s.key, { profile, policy, matchers: matchersFor(policy), policyGeneration, savedRevision: s.revision, savedAtMs: nowMs });
+    entries.set(s.key, {
+      profile,
+      policy,
+      matchers: matchersFor(policy),
+      policyGeneration,
+      savedRevision: s.revision,
+      savedAtMs: nowMs,
+    });
   }
 
   async function edit(key: string, change: (p: Profile, nowMs: number) => EditResult | void): Promise<TuningResult> {
@@ -309,7 +362,11 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       for (const c of report.containers) {
         if (c.workload === undefined || !c.drops.some((d) => d.count > 0)) continue;
         const entry = entries.get(workloadKey(c.workload));
-        if (entry && noteDrops(entry.profile, nowMs)) log.info({ profile: entry.profile.key, node: source.node }, 'agent dropped events while learning: profile marked partial');
+        if (entry && noteDrops(entry.profile, nowMs))
+          log.info(
+            { profile: entry.profile.key, node: source.node },
+            'agent dropped events while learning: profile marked partial',
+          );
       }
     },
 

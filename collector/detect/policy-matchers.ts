@@ -33,7 +33,11 @@ export function matchersFor(policy: EffectivePolicy): PolicyMatchers {
 
 function compile(policy: EffectivePolicy): PolicyMatchers {
   const protectedGlobs = policy.protectedPaths.map(compileGlob);
-  const exceptions = policy.exceptions.map((x) => ({ ...x, workloadGlob: compileGlob(x.workload), keyGlob: compileGlob(x.key) }));
+  const exceptions = policy.exceptions.map((x) => ({
+    ...x,
+    workloadGlob: compileGlob(x.workload),
+    keyGlob: compileGlob(x.key),
+  }));
   const flows: CompiledFlow[] = policy.allowedFlows.map((f) => ({
     from: compileGlob(f.from),
     tier: f.to.startsWith('tier:') ? (f.to.slice(5) as Tier) : undefined,

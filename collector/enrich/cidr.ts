@@ -57,7 +57,8 @@ export function ipToBytes(ip: string): Uint8Array {
 /** Address bytes with IPv4-mapped IPv6 reduced to 4 bytes; empty when not an address. */
 export function addressBytes(ip: string): Uint8Array {
   const b = ipToBytes(ip);
-  if (b.length === 16 && b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0)) return b.subarray(12);
+  if (b.length === 16 && b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0))
+    return b.subarray(12);
   return b;
 }
 

@@ -41,7 +41,8 @@ export function parseEnrichConfig(raw: unknown, problems: Problems, path = 'enri
       checkKeys(ro, p, problems, ['match', 'tier']);
       if (typeof ro.match !== 'string' || ro.match === '') problems.add(`${p}.match`, 'must be a workload key glob');
       if (!TIERS.includes(ro.tier as Tier)) problems.add(`${p}.tier`, `must be one of ${TIERS.join(', ')}`);
-      else if (typeof ro.match === 'string') workloadTiers.push(Object.freeze({ match: ro.match, tier: ro.tier as Tier }));
+      else if (typeof ro.match === 'string')
+        workloadTiers.push(Object.freeze({ match: ro.match, tier: ro.tier as Tier }));
     });
 
   const entries: [string, unknown, string][] = [];
@@ -54,7 +55,8 @@ export function parseEnrichConfig(raw: unknown, problems: Problems, path = 'enri
       entries.push([String(no.cidr ?? ''), no.tier, p]);
     });
   } else {
-    for (const [cidr, t] of Object.entries(asObject(rawNets, `${path}.networks`, problems))) entries.push([cidr, t, `${path}.networks["${cidr}"]`]);
+    for (const [cidr, t] of Object.entries(asObject(rawNets, `${path}.networks`, problems)))
+      entries.push([cidr, t, `${path}.networks["${cidr}"]`]);
   }
   const networks: NetworkTier[] = [];
   for (const [text, t, p] of entries) {

@@ -103,5 +103,11 @@ export function createStaticEnricher(opts: StaticEnricherOptions): Enricher {
 }
 
 function sameRef(a: WorkloadRef, b: WorkloadRef): boolean {
-  return a.name === b.name && a.container === b.container && a.namespace === b.namespace && a.kind === b.kind && a.cluster === b.cluster;
+  return (
+    a.name === b.name &&
+    a.container === b.container &&
+    a.namespace === b.namespace &&
+    a.kind === b.kind &&
+    a.cluster === b.cluster
+  );
 }

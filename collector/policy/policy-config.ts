@@ -54,7 +54,16 @@ export const DEFAULT_LEARNING: LearningWindows = Object.freeze({
 /** Reads `raw` (the `policy` section; undefined = all defaults) at `path`. */
 export function parsePolicyConfig(raw: unknown, problems: Problems, path = 'policy'): PolicyConfig {
   const o = asObject(raw ?? {}, path, problems);
-  checkKeys(o, path, problems, ['mode', 'learning', 'protectedPaths', 'defaultTier', 'allowedFlows', 'exceptions', 'severityOverrides', 'workloads']);
+  checkKeys(o, path, problems, [
+    'mode',
+    'learning',
+    'protectedPaths',
+    'defaultTier',
+    'allowedFlows',
+    'exceptions',
+    'severityOverrides',
+    'workloads',
+  ]);
   const base = parseFields(o, path, problems);
   const learning = { ...DEFAULT_LEARNING, ...base.learning };
   checkWindows(learning, `${path}.learning`, problems);
@@ -65,7 +74,16 @@ export function parsePolicyConfig(raw: unknown, problems: Problems, path = 'poli
     rawWorkloads.forEach((w, i) => {
       const p = `${path}.workloads[${i}]`;
       const wo = asObject(w, p, problems);
-      checkKeys(wo, p, problems, ['match', 'mode', 'learning', 'protectedPaths', 'defaultTier', 'allowedFlows', 'exceptions', 'severityOverrides']);
+      checkKeys(wo, p, problems, [
+        'match',
+        'mode',
+        'learning',
+        'protectedPaths',
+        'defaultTier',
+        'allowedFlows',
+        'exceptions',
+        'severityOverrides',
+      ]);
       if (typeof wo.match !== 'string' || wo.match === '') problems.add(`${p}.match`, 'must be a workload key glob');
       workloads.push(Object.freeze({ match: String(wo.match ?? ''), ...parseFields(wo, p, problems) }));
     });
@@ -93,7 +111,11 @@ function parseFields(o: Record<string, unknown>, path: string, problems: Problem
     const l = asObject(o.learning, `${path}.learning`, problems);
     checkKeys(l, `${path}.learning`, problems, ['minDuration', 'stableFor', 'maxDuration']);
     const learning: { -readonly [K in keyof LearningWindows]?: number } = {};
-    for (const [key, field] of [['minDuration', 'minDurationMs'], ['stableFor', 'stableForMs'], ['maxDuration', 'maxDurationMs']] as const) {
+    for (const [key, field] of [
+      ['minDuration', 'minDurationMs'],
+      ['stableFor', 'stableForMs'],
+      ['maxDuration', 'maxDurationMs'],
+    ] as const) {
       if (l[key] === undefined) continue;
       const ms = parseDuration(l[key]);
       if (ms === undefined) problems.add(`${path}.learning.${key}`, 'must be a duration like "30s", "15m", "24h"');
@@ -101,7 +123,14 @@ function parseFields(o: Record<string, unknown>, path: string, problems: Problem
     }
     out.learning = Object.freeze(learning);
   }
-  if (o.protectedPaths !== undefined) out.protectedPaths = stringList(o.protectedPaths, `${path}.protectedPaths`, problems, (s) => s.startsWith('/'), 'absolute path globs');
+  if (o.protectedPaths !== undefined)
+    out.protectedPaths = stringList(
+      o.protectedPaths,
+      `${path}.protectedPaths`,
+      problems,
+      (s) => s.startsWith('/'),
+      'absolute path globs',
+    );
   if (o.defaultTier !== undefined) out.defaultTier = tier(o.defaultTier, `${path}.defaultTier`, problems);
   if (o.allowedFlows !== undefined) out.allowedFlows = allowedFlows(o.allowedFlows, `${path}.allowedFlows`, problems);
   if (o.exceptions !== undefined) out.exceptions = exceptions(o.exceptions, `${path}.exceptions`, problems);
@@ -109,8 +138,10 @@ function parseFields(o: Record<string, unknown>, path: string, problems: Problem
     const s = asObject(o.severityOverrides, `${path}.severityOverrides`, problems);
     const map: Partial<Record<RuleId, Severity>> = {};
     for (const [rule, sev] of Object.entries(s)) {
-      if (!RULE_IDS.includes(rule as RuleId)) problems.add(`${path}.severityOverrides.${rule}`, `unknown rule; rules are ${RULE_IDS.join(', ')}`);
-      else if (!SEVERITIES.includes(sev as Severity)) problems.add(`${path}.severityOverrides.${rule}`, `must be one of ${SEVERITIES.join(', ')}`);
+      if (!RULE_IDS.includes(rule as RuleId))
+        problems.add(`${path}.severityOverrides.${rule}`, `unknown rule; rules are ${RULE_IDS.join(', ')}`);
+      else if (!SEVERITIES.includes(sev as Severity))
+        problems.add(`${path}.severityOverrides.${rule}`, `must be one of ${SEVERITIES.join(', ')}`);
       else map[rule as RuleId] = sev as Severity;
     }
     out.severityOverrides = Object.freeze(map);
@@ -134,8 +165,10 @@ function allowedFlows(raw: unknown, path: string, problems: Problems): readonly 
       const o = asObject(f, p, problems);
       checkKeys(o, p, problems, ['from', 'to']);
       if (typeof o.from !== 'string' || o.from === '') problems.add(`${p}.from`, 'must be a workload key glob');
-      if (typeof o.to !== 'string' || o.to === '') problems.add(`${p}.to`, 'must be a workload key glob, CIDR, name glob or "tier:<tier>"');
-      else if (o.to.startsWith('tier:') && !TIERS.includes(o.to.slice(5) as Tier)) problems.add(`${p}.to`, `tier must be one of ${TIERS.join(', ')}`);
+      if (typeof o.to !== 'string' || o.to === '')
+        problems.add(`${p}.to`, 'must be a workload key glob, CIDR, name glob or "tier:<tier>"');
+      else if (o.to.startsWith('tier:') && !TIERS.includes(o.to.slice(5) as Tier))
+        problems.add(`${p}.to`, `tier must be one of ${TIERS.join(', ')}`);
       return Object.freeze({ from: String(o.from ?? ''), to: String(o.to ?? '') });
     }),
   );
@@ -152,16 +185,21 @@ function exceptions(raw: unknown, path: string, problems: Problems): readonly Po
       const o = asObject(e, p, problems);
       checkKeys(o, p, problems, ['rule', 'workload', 'key', 'expires', 'reason']);
       const rule = o.rule ?? '*';
-      if (rule !== '*' && !RULE_IDS.includes(rule as RuleId)) problems.add(`${p}.rule`, `must be "*" or one of ${RULE_IDS.join(', ')}`);
+      if (rule !== '*' && !RULE_IDS.includes(rule as RuleId))
+        problems.add(`${p}.rule`, `must be "*" or one of ${RULE_IDS.join(', ')}`);
       for (const f of ['workload', 'key'] as const) {
-        if (o[f] !== undefined && (typeof o[f] !== 'string' || o[f] === '')) problems.add(`${p}.${f}`, 'must be a non-empty glob');
+        if (o[f] !== undefined && (typeof o[f] !== 'string' || o[f] === ''))
+          problems.add(`${p}.${f}`, 'must be a non-empty glob');
       }
       let expiresMs: number | undefined;
       if (o.expires !== undefined) {
-        expiresMs = o.expires instanceof Date ? o.expires.getTime() : typeof o.expires === 'string' ? Date.parse(o.expires) : NaN;
-        if (!Number.isFinite(expiresMs)) problems.add(`${p}.expires`, 'must be an ISO 8601 timestamp, e.g. "2026-12-31T00:00:00Z"');
+        expiresMs =
+          o.expires instanceof Date ? o.expires.getTime() : typeof o.expires === 'string' ? Date.parse(o.expires) : NaN;
+        if (!Number.isFinite(expiresMs))
+          problems.add(`${p}.expires`, 'must be an ISO 8601 timestamp, e.g. "2026-12-31T00:00:00Z"');
       }
-      if (typeof o.reason !== 'string' || o.reason.trim() === '') problems.add(`${p}.reason`, 'is required: say why the exception exists');
+      if (typeof o.reason !== 'string' || o.reason.trim() === '')
+        problems.add(`${p}.reason`, 'is required: say why the exception exists');
       return Object.freeze({
         rule: rule as RuleId | '*',
         workload: typeof o.workload === 'string' ? o.workload : '**',
@@ -179,7 +217,13 @@ function tier(raw: unknown, path: string, problems: Problems): Tier {
   return 'internal';
 }
 
-function stringList(raw: unknown, path: string, problems: Problems, ok: (s: string) => boolean, what: string): readonly string[] {
+function stringList(
+  raw: unknown,
+  path: string,
+  problems: Problems,
+  ok: (s: string) => boolean,
+  what: string,
+): readonly string[] {
   if (!Array.isArray(raw)) {
     problems.add(path, `must be a list of ${what}`);
     return [];
@@ -198,6 +242,12 @@ export function asObject(raw: unknown, path: string, problems: Problems): Record
 }
 
 /** Reports keys a section does not know, so a typo is an error instead of a silent default. */
-export function checkKeys(o: Record<string, unknown>, path: string, problems: Problems, known: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) problems.add(`${path}.${k}`, `unknown setting; expected one of ${known.join(', ')}`);
+export function checkKeys(
+  o: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+  known: readonly string[],
+): void {
+  for (const k of Object.keys(o))
+    if (!known.includes(k)) problems.add(`${path}.${k}`, `unknown setting; expected one of ${known.join(', ')}`);
 }

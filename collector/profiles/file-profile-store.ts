@@ -30,7 +30,10 @@ const WRITE_CONCURRENCY = 8;
 
 /** File name of a profile: readable slug plus a hash, so distinct keys never collide. */
 export function profileFileName(key: string): string {
-  const slug = key.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
+  const slug = key
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 80);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
   return `${slug}-${hash}${SUFFIX}`;
 }
@@ -110,7 +113,8 @@ export function createFileProfileStore(opts: FileProfileStoreOptions): ProfileSt
         }
         const parsed = profileFromJson(text);
         if (!parsed.ok) await quarantine(name, parsed.error);
-        else if (profileFileName(parsed.profile.key) !== name) await quarantine(name, 'file name does not match the profile key');
+        else if (profileFileName(parsed.profile.key) !== name)
+          await quarantine(name, 'file name does not match the profile key');
         else out.push(parsed.profile);
       }
       return out;
@@ -132,7 +136,8 @@ export function createFileProfileStore(opts: FileProfileStoreOptions): ProfileSt
       };
       await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, profiles.length) }, worker));
       await syncDir();
-      if (errors.length) throw new AggregateError(errors, `${errors.length} of ${profiles.length} profiles were not saved`);
+      if (errors.length)
+        throw new AggregateError(errors, `${errors.length} of ${profiles.length} profiles were not saved`);
     },
 
     async remove(key: string): Promise<void> {

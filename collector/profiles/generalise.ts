@@ -128,6 +128,11 @@ export function listenKey(protocol: string, port: number, ephemeralMin = DEFAULT
 }
 
 /** Profile key of an egress peer, e.g. "prod/db/StatefulSet/pg/pg:tcp/5432" or "203.0.113.0/24:udp/53". */
-export function egressKey(peerId: string, protocol: string, port: number, ephemeralMin = DEFAULT_EPHEMERAL_PORT_MIN): string {
+export function egressKey(
+  peerId: string,
+  protocol: string,
+  port: number,
+  ephemeralMin = DEFAULT_EPHEMERAL_PORT_MIN,
+): string {
   return `${peerId}:${protocol}/${portKey(port, ephemeralMin)}`;
 }

@@ -2,7 +2,14 @@
  * The JSON form of a profile on disk. Reading validates every field: a file edited by
  * hand or torn by a disk fault must be rejected whole, never half-loaded.
  */
-import { ITEM_KINDS, type ItemKind, type ItemOrigin, type ProfileItemSnapshot, type ProfileSnapshot, type ProfileState } from '../../proto/profile.js';
+import {
+  ITEM_KINDS,
+  type ItemKind,
+  type ItemOrigin,
+  type ProfileItemSnapshot,
+  type ProfileSnapshot,
+  type ProfileState,
+} from '../../proto/profile.js';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 
 export const PROFILE_JSON_VERSION = 1;
@@ -23,16 +30,20 @@ export function profileFromJson(text: string): ParseResult {
   } catch (err) {
     return { ok: false, error: `not JSON: ${(err as Error).message}` };
   }
-  if (!isObj(doc) || doc.version !== PROFILE_JSON_VERSION || !isObj(doc.profile)) return { ok: false, error: `not a version ${PROFILE_JSON_VERSION} profile document` };
+  if (!isObj(doc) || doc.version !== PROFILE_JSON_VERSION || !isObj(doc.profile))
+    return { ok: false, error: `not a version ${PROFILE_JSON_VERSION} profile document` };
   const p = doc.profile;
   const w = p.workload;
-  if (!isObj(w) || !['cluster', 'namespace', 'kind', 'name', 'container'].every((f) => typeof w[f] === 'string')) return { ok: false, error: 'workload is malformed' };
+  if (!isObj(w) || !['cluster', 'namespace', 'kind', 'name', 'container'].every((f) => typeof w[f] === 'string'))
+    return { ok: false, error: 'workload is malformed' };
   const workload = w as unknown as WorkloadRef;
   if (p.key !== workloadKey(workload)) return { ok: false, error: 'key does not match workload' };
   if (!STATES.includes(p.state as ProfileState)) return { ok: false, error: 'state is malformed' };
-  for (const f of ['learningStartedMs', 'lastNovelMs', 'stableSinceMs', 'revision']) if (!isNum(p[f])) return { ok: false, error: `${f} is malformed` };
+  for (const f of ['learningStartedMs', 'lastNovelMs', 'stableSinceMs', 'revision'])
+    if (!isNum(p[f])) return { ok: false, error: `${f} is malformed` };
   if (typeof p.partial !== 'boolean') return { ok: false, error: 'partial is malformed' };
-  if (!isStrings(p.imageDigests) || !isStrings(p.replicaIds)) return { ok: false, error: 'imageDigests or replicaIds is malformed' };
+  if (!isStrings(p.imageDigests) || !isStrings(p.replicaIds))
+    return { ok: false, error: 'imageDigests or replicaIds is malformed' };
   if (!Array.isArray(p.items)) return { ok: false, error: 'items is malformed' };
   for (const [n, i] of p.items.entries()) {
     const bad = itemProblem(i);

@@ -4,7 +4,14 @@
  * (proto/profile.ts) are built only for persistence and the API.
  */
 import type { WorkloadRef } from '../../proto/events.js';
-import { ITEM_KINDS, type ItemKind, type ItemOrigin, type ProfileItemSnapshot, type ProfileSnapshot, type ProfileState } from '../../proto/profile.js';
+import {
+  ITEM_KINDS,
+  type ItemKind,
+  type ItemOrigin,
+  type ProfileItemSnapshot,
+  type ProfileSnapshot,
+  type ProfileState,
+} from '../../proto/profile.js';
 import { isGlob } from '../policy/glob.js';
 
 /** Replica slots per profile; items record replicas as a bitmask over these slots. */

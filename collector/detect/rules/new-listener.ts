@@ -13,7 +13,9 @@ export function createNewListenerRule(): Rule {
     evaluate(e, ctx) {
       const ev = e.event;
       if (ev.kind !== 'listen' || ctx.origin !== undefined || ctx.phase === 'learning') return undefined;
-      return buildFinding(rule, e, ctx, { summary: `${e.workloadKey} listens on ${ev.protocol} ${ev.ip} port ${ev.port}, which is not in its profile` });
+      return buildFinding(rule, e, ctx, {
+        summary: `${e.workloadKey} listens on ${ev.protocol} ${ev.ip} port ${ev.port}, which is not in its profile`,
+      });
     },
   };
   return rule;

@@ -17,7 +17,11 @@ export function createProtectedPathWriteRule(): Rule {
     evaluate(e, ctx) {
       const ev = e.event;
       if (ev.kind !== 'file' || ctx.origin !== undefined) return undefined;
-      const target = ctx.isProtected(ev.path) ? ev.path : ev.oldPath !== '' && ctx.isProtected(ev.oldPath) ? ev.oldPath : '';
+      const target = ctx.isProtected(ev.path)
+        ? ev.path
+        : ev.oldPath !== '' && ctx.isProtected(ev.oldPath)
+          ? ev.oldPath
+          : '';
       if (target === '') return undefined;
       return buildFinding(rule, e, ctx, {
         summary: `${e.workloadKey} did ${ev.op} on protected path ${target}`,

@@ -14,7 +14,9 @@ export function createUnexpectedExecRule(): Rule {
       if (ctx.origin !== undefined || ctx.phase === 'learning' || e.event.kind !== 'exec') return undefined;
       // A binary the container wrote itself is dropped-binary-exec's, at higher severity.
       if (e.event.writtenByContainer) return undefined;
-      return buildFinding(rule, e, ctx, { summary: `${e.workloadKey} executed ${e.event.process.exe}, which is not in its profile` });
+      return buildFinding(rule, e, ctx, {
+        summary: `${e.workloadKey} executed ${e.event.process.exe}, which is not in its profile`,
+      });
     },
   };
   return rule;

@@ -14,7 +14,9 @@ export function createUnexpectedFileWriteRule(): Rule {
       const ev = e.event;
       if (ev.kind !== 'file' || ctx.origin !== undefined || ctx.phase === 'learning') return undefined;
       if (ctx.isProtected(ev.path) || (ev.oldPath !== '' && ctx.isProtected(ev.oldPath))) return undefined;
-      return buildFinding(rule, e, ctx, { summary: `${e.workloadKey} did ${ev.op} on ${ev.path}, which is not in its profile` });
+      return buildFinding(rule, e, ctx, {
+        summary: `${e.workloadKey} did ${ev.op} on ${ev.path}, which is not in its profile`,
+      });
     },
   };
   return rule;

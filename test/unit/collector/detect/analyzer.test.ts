@@ -27,7 +27,14 @@ function report(drops: number): AgentReport {
     agentRunId: 'run-1',
     intervalStartNs: 0,
     intervalEndNs: 1,
-    containers: [{ cgroupId: 4242, workload: API, counts: [], drops: drops ? [{ kind: 'exec', reason: 'ringbuf_full', count: drops }] : [] }],
+    containers: [
+      {
+        cgroupId: 4242,
+        workload: API,
+        counts: [],
+        drops: drops ? [{ kind: 'exec', reason: 'ringbuf_full', count: drops }] : [],
+      },
+    ],
     unattributedDrops: [],
     sensor: 'ebpf',
     blindSpots: [],
@@ -58,7 +65,9 @@ describe('learning through events and flushes', () => {
     const x = await make();
     for (let t = 0; t < 60; t += 2) {
       // Distinct word-like names, so generalisation keeps every one novel.
-      await x.apply(file(`/var/data/d${String.fromCharCode(97 + ((t / 2) % 26))}${String.fromCharCode(97 + Math.floor(t / 52))}/x`));
+      await x.apply(
+        file(`/var/data/d${String.fromCharCode(97 + ((t / 2) % 26))}${String.fromCharCode(97 + Math.floor(t / 52))}/x`),
+      );
       x.now.ms += 2_000;
     }
     expect(x.analyzer.getProfile(API_KEY)!.state).toBe('learning');
@@ -74,7 +83,12 @@ describe('persistence', () => {
     const x = await make({ analysis: { statsPersistEvery: '60s' } });
     await x.apply(exec('/bin/sh'), exec('/bin/sh', { workload: { ...API, name: 'web' }, cgroupId: 77 }));
     await x.analyzer.flush();
-    expect(x.store.saved.at(-1)!.map((p) => p.key).sort()).toEqual([API_KEY, 'prod/payments/Deployment/web/api']);
+    expect(
+      x.store.saved
+        .at(-1)!
+        .map((p) => p.key)
+        .sort(),
+    ).toEqual([API_KEY, 'prod/payments/Deployment/web/api']);
     const saves = x.store.saved.length;
     await x.analyzer.flush();
     expect(x.store.saved.length).toBe(saves);
@@ -138,7 +152,11 @@ describe('image updates', () => {
     const x = await make();
     await x.learn(exec('/usr/local/bin/api'), listen(8080));
     await x.apply(exec('/usr/local/bin/api'));
-    await x.apply(exec('/usr/local/bin/api', { digest: 'sha256:bbbb' }), exec('/usr/local/bin/migrate', { digest: 'sha256:bbbb' }), listen(9090, { digest: 'sha256:bbbb' }));
+    await x.apply(
+      exec('/usr/local/bin/api', { digest: 'sha256:bbbb' }),
+      exec('/usr/local/bin/migrate', { digest: 'sha256:bbbb' }),
+      listen(9090, { digest: 'sha256:bbbb' }),
+    );
     expect(x.findings.map((f) => [f.rule, f.severity, f.context.includes('image-update')])).toEqual([
       ['unexpected-exec', 'low', true],
       ['new-listener', 'low', true],
@@ -171,7 +189,11 @@ describe('image updates', () => {
 describe('poisoning resistance', () => {
   it('keeps an item only one of two replicas showed as suspect and lists it for review', async () => {
     const x = await make();
-    await x.learn(exec('/usr/local/bin/api', { pod: 'pod-1' }), exec('/usr/local/bin/api', { pod: 'pod-2', cgroupId: 5 }), exec('/tmp/.x/miner', { pod: 'pod-2', cgroupId: 5 }));
+    await x.learn(
+      exec('/usr/local/bin/api', { pod: 'pod-1' }),
+      exec('/usr/local/bin/api', { pod: 'pod-2', cgroupId: 5 }),
+      exec('/tmp/.x/miner', { pod: 'pod-2', cgroupId: 5 }),
+    );
     await x.apply(exec('/usr/local/bin/api'));
     const p = x.analyzer.getProfile(API_KEY)!;
     expect(p.state).toBe('stable');
@@ -242,21 +264,36 @@ describe('metrics and rule safety', () => {
     expect(events.find((v) => v.labels.kind === 'exec')!.value).toBe(2);
     expect(events.find((v) => v.labels.kind === 'connect')!.value).toBe(1);
     const findings = await metric(x, 'tripline_collector_findings_total');
-    expect(findings).toEqual(expect.arrayContaining([{ labels: { rule: 'unexpected-exec', severity: 'high' }, value: 1 }]));
+    expect(findings).toEqual(
+      expect.arrayContaining([{ labels: { rule: 'unexpected-exec', severity: 'high' }, value: 1 }]),
+    );
     expect((await metric(x, 'tripline_collector_profiles')).find((v) => v.labels.state === 'stable')!.value).toBe(1);
     expect((await metric(x, 'tripline_collector_profile_items'))[0]!.value).toBe(3);
   });
 
   it('survives a rule that throws, counts it, and still learns and runs the other rules', async () => {
-    const boom: Rule = { ...createDefaultRules()[0]!, evaluate: () => { throw new Error('bug'); } };
+    const boom: Rule = {
+      ...createDefaultRules()[0]!,
+      evaluate: () => {
+        throw new Error('bug');
+      },
+    };
     const others = createDefaultRules().slice(1);
     const registry = new Registry();
     const findings: string[] = [];
     const base = await harness({});
     h = base;
     const analyzer = createAnalyzer({
-      log: silentLogger(), registry, enricher: { enrich: (e) => ({ event: e, workloadKey: API_KEY, tier: 'internal', labels: undefined, peer: undefined }) },
-      policies: base.policies, store: memoryStore(), findings: { submit: (f) => findings.push(f.rule) }, clock: () => 0, rules: [boom, ...others],
+      log: silentLogger(),
+      registry,
+      enricher: {
+        enrich: (e) => ({ event: e, workloadKey: API_KEY, tier: 'internal', labels: undefined, peer: undefined }),
+      },
+      policies: base.policies,
+      store: memoryStore(),
+      findings: { submit: (f) => findings.push(f.rule) },
+      clock: () => 0,
+      rules: [boom, ...others],
     });
     await analyzer.start();
     await analyzer.apply([file('/tmp/p'), exec('/tmp/p')], SOURCE);
@@ -269,6 +306,10 @@ describe('metrics and rule safety', () => {
   it('refuses a rule set with a duplicate id', () => {
     const rules = createDefaultRules();
     expect(() => createRuleRegistry([...rules, rules[2]!])).toThrow(/duplicate rule id "unexpected-syscall"/);
-    expect(createRuleRegistry(rules).forKind('connect').map((r) => r.id)).toEqual(['unexpected-egress', 'cross-sensitivity-flow']);
+    expect(
+      createRuleRegistry(rules)
+        .forKind('connect')
+        .map((r) => r.id),
+    ).toEqual(['unexpected-egress', 'cross-sensitivity-flow']);
   });
 });

@@ -1,7 +1,22 @@
 /** Builders of decoded events as an agent would send them, for analysis tests. */
-import type { ConnectEvent, ContainerInfo, ExecEvent, FileOp, FileWriteEvent, ListenEvent, SyscallsEvent, WorkloadRef } from '../../../../proto/events.js';
+import type {
+  ConnectEvent,
+  ContainerInfo,
+  ExecEvent,
+  FileOp,
+  FileWriteEvent,
+  ListenEvent,
+  SyscallsEvent,
+  WorkloadRef,
+} from '../../../../proto/events.js';
 
-export const API: WorkloadRef = { cluster: 'prod', namespace: 'payments', kind: 'Deployment', name: 'api', container: 'api' };
+export const API: WorkloadRef = {
+  cluster: 'prod',
+  namespace: 'payments',
+  kind: 'Deployment',
+  name: 'api',
+  container: 'api',
+};
 export const API_KEY = 'prod/payments/Deployment/api/api';
 
 export interface Where {
@@ -13,7 +28,13 @@ export interface Where {
   node?: string;
 }
 
-function header(w: Where = {}): { timeNs: number; node: string; seq: number; container: ContainerInfo; process: { pid: number; ppid: number; uid: number; exe: string; comm: string; argv: string[] } } {
+function header(w: Where = {}): {
+  timeNs: number;
+  node: string;
+  seq: number;
+  container: ContainerInfo;
+  process: { pid: number; ppid: number; uid: number; exe: string; comm: string; argv: string[] };
+} {
   return {
     timeNs: 1_700_000_000_000_000_000,
     node: w.node ?? 'node-a',
@@ -34,7 +55,14 @@ function header(w: Where = {}): { timeNs: number; node: string; seq: number; con
 
 export function exec(exe: string, w?: Where): ExecEvent {
   const h = header(w);
-  return { ...h, process: { ...h.process, exe, comm: exe.split('/').pop()!.slice(0, 15), argv: [exe] }, kind: 'exec', argvTruncated: false, cwd: '/', writtenByContainer: false };
+  return {
+    ...h,
+    process: { ...h.process, exe, comm: exe.split('/').pop()!.slice(0, 15), argv: [exe] },
+    kind: 'exec',
+    argvTruncated: false,
+    cwd: '/',
+    writtenByContainer: false,
+  };
 }
 
 export function syscalls(names: string[], w?: Where): SyscallsEvent {

@@ -8,7 +8,10 @@ import { createStaticEnricher } from '../../../../collector/enrich/static-enrich
 import type { PeerDirectory } from '../../../../collector/enrich/peer-directory.js';
 import type { Finding } from '../../../../collector/incidents/finding.js';
 import { parsePolicyConfig } from '../../../../collector/policy/policy-config.js';
-import { createStaticPolicySource, type StaticPolicySource } from '../../../../collector/policy/static-policy-source.js';
+import {
+  createStaticPolicySource,
+  type StaticPolicySource,
+} from '../../../../collector/policy/static-policy-source.js';
 import type { ProfileStore } from '../../../../collector/profiles/profile-store.js';
 import { Problems } from '../../../../lib/config-problems.js';
 import { silentLogger } from '../../../../lib/logger.js';
@@ -21,7 +24,9 @@ export const SOURCE = { identity: 'test', node: 'node-a', agentRunId: 'run-1' };
 export const FAST_LEARNING = { minDuration: '10s', stableFor: '5s', maxDuration: '60s' };
 
 /** A ProfileStore in memory that records every save. */
-export function memoryStore(initial: ProfileSnapshot[] = []): ProfileStore & { saved: ProfileSnapshot[][]; data: Map<string, ProfileSnapshot>; failNext: number } {
+export function memoryStore(
+  initial: ProfileSnapshot[] = [],
+): ProfileStore & { saved: ProfileSnapshot[][]; data: Map<string, ProfileSnapshot>; failNext: number } {
   const data = new Map(initial.map((p) => [p.key, p]));
   const store = {
     data,
@@ -61,17 +66,38 @@ export interface Harness {
   learn(...events: TriplineEvent[]): Promise<void>;
 }
 
-export async function harness(opts: { policy?: Record<string, unknown>; enrich?: unknown; peers?: PeerDirectory; store?: ReturnType<typeof memoryStore>; analysis?: unknown } = {}): Promise<Harness> {
+export async function harness(
+  opts: {
+    policy?: Record<string, unknown>;
+    enrich?: unknown;
+    peers?: PeerDirectory;
+    store?: ReturnType<typeof memoryStore>;
+    analysis?: unknown;
+  } = {},
+): Promise<Harness> {
   const problems = new Problems();
   const policies = createStaticPolicySource(parsePolicyConfig({ learning: FAST_LEARNING, ...opts.policy }, problems));
-  const enricher = createStaticEnricher({ config: parseEnrichConfig(opts.enrich, problems), policies, ...(opts.peers ? { peers: opts.peers } : {}) });
+  const enricher = createStaticEnricher({
+    config: parseEnrichConfig(opts.enrich, problems),
+    policies,
+    ...(opts.peers ? { peers: opts.peers } : {}),
+  });
   const config = parseAnalysisConfig(opts.analysis, problems);
   problems.throwIfAny();
   const findings: Finding[] = [];
   const store = opts.store ?? memoryStore();
   const registry = new Registry();
   const now = { ms: 1_000_000 };
-  const analyzer = createAnalyzer({ log: silentLogger(), registry, enricher, policies, store, findings: { submit: (f) => findings.push(f) }, clock: () => now.ms, config });
+  const analyzer = createAnalyzer({
+    log: silentLogger(),
+    registry,
+    enricher,
+    policies,
+    store,
+    findings: { submit: (f) => findings.push(f) },
+    clock: () => now.ms,
+    config,
+  });
   await analyzer.start();
   const h: Harness = {
     analyzer,

@@ -21,7 +21,10 @@ const BASELINE = [
   listen(8080),
   connect('10.244.1.7', 5432),
 ];
-const DB = { lookup: (ip: string) => (ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'internal' as const } : undefined) };
+const DB = {
+  lookup: (ip: string) =>
+    ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'internal' as const } : undefined,
+};
 const ENRICH = { networks: { '127.0.0.99/32': 'public', '10.50.0.0/16': 'restricted' } };
 
 async function stable(policy: Record<string, unknown> = {}): Promise<Harness> {
@@ -42,7 +45,12 @@ describe('unexpected-exec', () => {
     await x.apply(exec('/usr/bin/curl'));
     expect(rules(x)).toEqual(['unexpected-exec']);
     const f = x.findings[0]!;
-    expect(f).toMatchObject({ severity: 'high', key: '/usr/bin/curl', workloadKey: 'prod/payments/Deployment/api/api', mitreTechniques: ['T1059', 'T1204'] });
+    expect(f).toMatchObject({
+      severity: 'high',
+      key: '/usr/bin/curl',
+      workloadKey: 'prod/payments/Deployment/api/api',
+      mitreTechniques: ['T1059', 'T1204'],
+    });
   });
   it('does not fire for a learned executable', async () => {
     const x = await stable();
@@ -61,7 +69,11 @@ describe('dropped-binary-exec', () => {
   });
   it('follows a rename of the written file, and not writes by another container', async () => {
     const x = await stable();
-    await x.apply(file('/tmp/dl'), file('/usr/local/bin/helper', undefined, 'rename', '/tmp/dl'), exec('/usr/local/bin/helper'));
+    await x.apply(
+      file('/tmp/dl'),
+      file('/usr/local/bin/helper', undefined, 'rename', '/tmp/dl'),
+      exec('/usr/local/bin/helper'),
+    );
     expect(rules(x)).toContain('dropped-binary-exec');
     x.findings.length = 0;
     await x.apply(file('/tmp/other', { cgroupId: 999 }), exec('/tmp/other'));
@@ -150,7 +162,9 @@ describe('unexpected-egress', () => {
   it('fires for a peer not in the profile', async () => {
     const x = await stable();
     await x.apply(connect('10.244.1.7', 6379));
-    expect(x.findings.map((f) => [f.rule, f.key])).toEqual([['unexpected-egress', 'prod/db/StatefulSet/pg/pg:tcp/6379']]);
+    expect(x.findings.map((f) => [f.rule, f.key])).toEqual([
+      ['unexpected-egress', 'prod/db/StatefulSet/pg/pg:tcp/6379'],
+    ]);
   });
   it('does not fire for a learned peer', async () => {
     const x = await stable();
@@ -179,7 +193,10 @@ describe('cross-sensitivity-flow', () => {
     const x = await stable({ defaultTier: 'internal' });
     await x.apply(connect('10.244.1.7', 5432));
     expect(x.findings).toEqual([]);
-    const y = await stable({ defaultTier: 'internal', allowedFlows: [{ from: 'prod/payments/**', to: '127.0.0.99/32' }] });
+    const y = await stable({
+      defaultTier: 'internal',
+      allowedFlows: [{ from: 'prod/payments/**', to: '127.0.0.99/32' }],
+    });
     await y.apply(connect('127.0.0.99', 443));
     expect(rules(y)).toEqual(['unexpected-egress']);
   });
@@ -203,7 +220,17 @@ describe('context and policy', () => {
     expect(x.findings[0]!.severity).toBe('info');
   });
   it('silences a matching exception until it expires', async () => {
-    const x = await stable({ exceptions: [{ rule: 'unexpected-exec', workload: 'prod/**', key: '/usr/bin/*', reason: 'debug session', expires: new Date(1_000_000 + 20_000).toISOString() }] });
+    const x = await stable({
+      exceptions: [
+        {
+          rule: 'unexpected-exec',
+          workload: 'prod/**',
+          key: '/usr/bin/*',
+          reason: 'debug session',
+          expires: new Date(1_000_000 + 20_000).toISOString(),
+        },
+      ],
+    });
     await x.apply(exec('/usr/bin/curl'));
     expect(x.findings).toEqual([]);
     x.now.ms += 10_000;
@@ -214,7 +241,9 @@ describe('context and policy', () => {
     const x = await stable({ mode: 'learn', defaultTier: 'restricted' });
     await x.apply(exec('/usr/bin/curl'), file('/etc/passwd'), connect('127.0.0.99', 443), listen(4444));
     expect(x.findings).toEqual([]);
-    expect(x.analyzer.getProfile('prod/payments/Deployment/api/api')!.items.some((i) => i.key === '/usr/bin/curl')).toBe(true);
+    expect(
+      x.analyzer.getProfile('prod/payments/Deployment/api/api')!.items.some((i) => i.key === '/usr/bin/curl'),
+    ).toBe(true);
   });
   it('stays silent for novel items while learning', async () => {
     h = await harness({});

@@ -18,7 +18,10 @@ function enricher(rawEnrich: unknown, peers?: PeerDirectory, rawPolicy: unknown 
 describe('parseEnrichConfig', () => {
   it('accepts networks as a mapping or a list and sorts them most specific first', () => {
     const problems = new Problems();
-    const a = parseEnrichConfig({ networks: { '10.0.0.0/8': 'internal', '10.1.2.0/24': 'restricted', '2001:db8::/32': 'confidential' } }, problems);
+    const a = parseEnrichConfig(
+      { networks: { '10.0.0.0/8': 'internal', '10.1.2.0/24': 'restricted', '2001:db8::/32': 'confidential' } },
+      problems,
+    );
     const b = parseEnrichConfig({ networks: [{ cidr: '10.0.0.0/8', tier: 'internal' }] }, problems);
     expect(problems.all).toEqual([]);
     expect(a.networks.map((n) => n.cidr.text)).toEqual(['2001:db8::/32', '10.1.2.0/24', '10.0.0.0/8']);
@@ -27,7 +30,14 @@ describe('parseEnrichConfig', () => {
 
   it('reports every malformed entry', () => {
     const problems = new Problems();
-    parseEnrichConfig({ networks: { '10.0.0.0/33': 'public', 'not-an-ip/8': 'internal', '192.0.2.0/24': 'top-secret' }, workloadTiers: [{ match: '', tier: 'x' }], extra: true }, problems);
+    parseEnrichConfig(
+      {
+        networks: { '10.0.0.0/33': 'public', 'not-an-ip/8': 'internal', '192.0.2.0/24': 'top-secret' },
+        workloadTiers: [{ match: '', tier: 'x' }],
+        extra: true,
+      },
+      problems,
+    );
     expect(problems.all).toHaveLength(6);
     expect(problems.all.join('\n')).toContain('enrich.networks["10.0.0.0/33"]');
     expect(problems.all.join('\n')).toContain('enrich.workloadTiers[0].tier');
@@ -37,7 +47,12 @@ describe('parseEnrichConfig', () => {
 
 describe('createStaticEnricher', () => {
   it('takes the workload tier from the first matching rule, else the policy default', () => {
-    const e = enricher({ workloadTiers: [{ match: 'prod/payments/**', tier: 'restricted' }, { match: 'prod/**', tier: 'confidential' }] });
+    const e = enricher({
+      workloadTiers: [
+        { match: 'prod/payments/**', tier: 'restricted' },
+        { match: 'prod/**', tier: 'confidential' },
+      ],
+    });
     const a = e.enrich(exec('/bin/true'))!;
     expect(a.workloadKey).toBe(API_KEY);
     expect(a.tier).toBe('restricted');
@@ -66,17 +81,52 @@ describe('createStaticEnricher', () => {
 
   it('resolves peers: cluster directory, then the most specific configured network, else public internet', () => {
     const directory: PeerDirectory = {
-      lookup: (ip) => (ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' } : undefined),
+      lookup: (ip) =>
+        ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' } : undefined,
     };
-    const e = enricher({ networks: { '10.0.0.0/8': 'internal', '10.9.0.0/16': 'confidential', '127.0.0.99/32': 'public', 'fd00:ec2::/32': 'internal' } }, directory);
-    expect(e.enrich(connect('10.244.1.7', 5432))!.peer).toEqual({ kind: 'workload', id: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' });
-    expect(e.enrich(connect('10.9.3.4', 443))!.peer).toEqual({ kind: 'external', id: '10.9.0.0/16', tier: 'confidential' });
+    const e = enricher(
+      {
+        networks: {
+          '10.0.0.0/8': 'internal',
+          '10.9.0.0/16': 'confidential',
+          '127.0.0.99/32': 'public',
+          'fd00:ec2::/32': 'internal',
+        },
+      },
+      directory,
+    );
+    expect(e.enrich(connect('10.244.1.7', 5432))!.peer).toEqual({
+      kind: 'workload',
+      id: 'prod/db/StatefulSet/pg/pg',
+      tier: 'restricted',
+    });
+    expect(e.enrich(connect('10.9.3.4', 443))!.peer).toEqual({
+      kind: 'external',
+      id: '10.9.0.0/16',
+      tier: 'confidential',
+    });
     expect(e.enrich(connect('10.3.3.4', 443))!.peer).toEqual({ kind: 'external', id: '10.0.0.0/8', tier: 'internal' });
-    expect(e.enrich(connect('127.0.0.99', 443))!.peer).toEqual({ kind: 'external', id: '127.0.0.99/32', tier: 'public' });
+    expect(e.enrich(connect('127.0.0.99', 443))!.peer).toEqual({
+      kind: 'external',
+      id: '127.0.0.99/32',
+      tier: 'public',
+    });
     expect(e.enrich(connect('::ffff:127.0.0.99', 443))!.peer!.id).toBe('127.0.0.99/32');
-    expect(e.enrich(connect('fd00:ec2::254', 80))!.peer).toEqual({ kind: 'external', id: 'fd00:ec2::/32', tier: 'internal' });
-    expect(e.enrich(connect('203.0.113.9', 443))!.peer).toEqual({ kind: 'external', id: '203.0.113.9', tier: 'public' });
-    expect(e.enrich(connect('2001:db8::1', 443))!.peer).toEqual({ kind: 'external', id: '2001:db8::1', tier: 'public' });
+    expect(e.enrich(connect('fd00:ec2::254', 80))!.peer).toEqual({
+      kind: 'external',
+      id: 'fd00:ec2::/32',
+      tier: 'internal',
+    });
+    expect(e.enrich(connect('203.0.113.9', 443))!.peer).toEqual({
+      kind: 'external',
+      id: '203.0.113.9',
+      tier: 'public',
+    });
+    expect(e.enrich(connect('2001:db8::1', 443))!.peer).toEqual({
+      kind: 'external',
+      id: '2001:db8::1',
+      tier: 'public',
+    });
   });
 
   it('treats unconfigured loopback as the workload itself', () => {

@@ -67,11 +67,29 @@ describe('createStaticPolicySource', () => {
     mode: 'detect',
     defaultTier: 'internal',
     allowedFlows: [{ from: '**', to: 'tier:internal' }],
-    exceptions: [{ rule: 'unexpected-exec', workload: '**', key: '/usr/bin/env', reason: 'entrypoint wrapper', expires: '2030-01-01T00:00:00Z' }],
+    exceptions: [
+      {
+        rule: 'unexpected-exec',
+        workload: '**',
+        key: '/usr/bin/env',
+        reason: 'entrypoint wrapper',
+        expires: '2030-01-01T00:00:00Z',
+      },
+    ],
     severityOverrides: { 'unexpected-syscall': 'low' },
     workloads: [
-      { match: 'prod/payments/**', defaultTier: 'restricted', learning: { stableFor: '30s' }, allowedFlows: [{ from: 'prod/payments/**', to: '10.0.0.0/8' }] },
-      { match: 'prod/payments/Deployment/api/*', mode: 'learn', protectedPaths: ['/srv/**'], severityOverrides: { 'new-listener': 'critical' } },
+      {
+        match: 'prod/payments/**',
+        defaultTier: 'restricted',
+        learning: { stableFor: '30s' },
+        allowedFlows: [{ from: 'prod/payments/**', to: '10.0.0.0/8' }],
+      },
+      {
+        match: 'prod/payments/Deployment/api/*',
+        mode: 'learn',
+        protectedPaths: ['/srv/**'],
+        severityOverrides: { 'new-listener': 'critical' },
+      },
       { match: 'staging/**', mode: 'learn' },
     ],
   };

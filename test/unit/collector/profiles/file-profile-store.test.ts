@@ -68,7 +68,10 @@ describe('createFileProfileStore', () => {
   it('leaves every file parseable after kill -9 in the middle of writes', async () => {
     const writer = fileURLToPath(new URL('./store-writer.ts', import.meta.url));
     for (let round = 0; round < 3; round++) {
-      const child = fork(writer, [dir, '20'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const child = fork(writer, [dir, '20'], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           child.on('message', (m) => m === 'written' && resolve());
@@ -78,7 +81,9 @@ describe('createFileProfileStore', () => {
         await new Promise((r) => setTimeout(r, 50 + round * 40));
       } finally {
         child.kill('SIGKILL');
-        await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+        await new Promise((r) =>
+          child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r),
+        );
       }
       const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
       expect(names).toHaveLength(20);

@@ -7,8 +7,14 @@ describe('generalisePath', () => {
     ['/proc/98765/task/98766/comm', '/proc/*/task/*/comm'],
     ['/proc/self/fd/3', '/proc/self/fd/*'],
     ['/var/lib/kubelet/pods/0f8fad5b-d9cb-469f-a165-70867728950e/volumes', '/var/lib/kubelet/pods/*/volumes'],
-    ['/var/lib/docker/containers/4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b/config.json', '/var/lib/docker/containers/*/config.json'],
-    ['/run/secrets/kubernetes.io/serviceaccount/..2024_01_01_12_00_00.123456789/token', '/run/secrets/kubernetes.io/serviceaccount/..*/token'],
+    [
+      '/var/lib/docker/containers/4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b/config.json',
+      '/var/lib/docker/containers/*/config.json',
+    ],
+    [
+      '/run/secrets/kubernetes.io/serviceaccount/..2024_01_01_12_00_00.123456789/token',
+      '/run/secrets/kubernetes.io/serviceaccount/..*/token',
+    ],
     ['/var/lib/postgresql/data/base/16384/2619', '/var/lib/postgresql/data/base/*/*'],
     ['/var/cache/nginx/client_temp/0000000001', '/var/cache/nginx/client_temp/*'],
     ['/var/log/app/core.12345', '/var/log/app/core.*'],
@@ -45,7 +51,17 @@ describe('generalisePath', () => {
   });
 
   it('is idempotent, so a stored key looked up as a raw path finds itself', () => {
-    for (const raw of ['/proc/1234/status', '/tmp/tmp.X8a9ZkQ2', '/etc/nginx/.nginx.conf.swp', '/etc/nginx/nginx.conf~', '/tmp/sedAbC123', '/var/log/app/core.12345', '/run/secrets/kubernetes.io/serviceaccount/..2024_01_01_12_00_00.123456789/token', '/var/run/app-7f9c2d1e.sock', '/tmp/tmpa8f_3kzq']) {
+    for (const raw of [
+      '/proc/1234/status',
+      '/tmp/tmp.X8a9ZkQ2',
+      '/etc/nginx/.nginx.conf.swp',
+      '/etc/nginx/nginx.conf~',
+      '/tmp/sedAbC123',
+      '/var/log/app/core.12345',
+      '/run/secrets/kubernetes.io/serviceaccount/..2024_01_01_12_00_00.123456789/token',
+      '/var/run/app-7f9c2d1e.sock',
+      '/tmp/tmpa8f_3kzq',
+    ]) {
       const once = generalisePath(raw);
       expect(generalisePath(once)).toBe(once);
     }

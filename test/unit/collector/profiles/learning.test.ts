@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { advanceLearning, learnItem, noteDrops, noteImageDigest, inRollout, touchItem } from '../../../../collector/profiles/learning.js';
+import {
+  advanceLearning,
+  learnItem,
+  noteDrops,
+  noteImageDigest,
+  inRollout,
+  touchItem,
+} from '../../../../collector/profiles/learning.js';
 import { createProfile } from '../../../../collector/profiles/profile.js';
 import type { LearningWindows } from '../../../../collector/policy/policy.js';
 import { API, API_KEY, exec } from '../detect/events.js';
