@@ -34,6 +34,7 @@ export function createStaticTokenAuthenticator(tokens: readonly string[], option
   let fileTokens: readonly KnownToken[] = [];
   let fileVersion = '';
   let lastFileError = '';
+  const log = options.log?.child({ component: 'agent-auth' });
 
   /** The file's tokens, or undefined when it cannot be read right now. */
   async function loadFile(path: string): Promise<readonly KnownToken[] | undefined> {
@@ -48,7 +49,7 @@ export function createStaticTokenAuthenticator(tokens: readonly string[], option
       return fileTokens;
     } catch (err) {
       const message = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      if (message !== lastFileError) options.log?.warn({ tokenFile: path, error: message }, 'agent token file cannot be read');
+      if (message !== lastFileError) log?.warn({ tokenFile: path, error: message }, 'agent token file cannot be read');
       lastFileError = message;
       return undefined;
     }
