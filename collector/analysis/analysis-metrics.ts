@@ -8,7 +8,7 @@ import { EVENT_KINDS, type EventKind } from '../../proto/events.js';
 import type { RuleId, Severity } from '../../proto/incident.js';
 import type { ProfileState } from '../../proto/profile.js';
 
-export const ANALYSIS_DROP_REASONS = ['no_workload', 'profile_full', 'rule_error'] as const;
+export const ANALYSIS_DROP_REASONS = ['no_workload', 'profile_full', 'invalid_event'] as const;
 export type AnalysisDropReason = (typeof ANALYSIS_DROP_REASONS)[number];
 
 export interface AnalysisMetrics {

@@ -196,7 +196,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         item(entry, en, phase, 'listen', keys.listen(event.protocol, event.port), nowMs);
         return;
       case 'connect':
-        item(entry, en, phase, 'egress', keys.egress(en.peer!.id, event.protocol, event.port), nowMs);
+        // An enricher that could not resolve the peer still gives a usable key: the address.
+        item(entry, en, phase, 'egress', keys.egress(en.peer?.id ?? event.ip, event.protocol, event.port), nowMs);
         return;
     }
   }
@@ -347,12 +348,18 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         counts[KIND_INDEX[e.kind]]!++;
-        if ((++sampleCounter & SAMPLE_MASK) === 0) {
-          const t0 = performance.now();
-          applyOne(e, nowMs);
-          metrics.evaluationSeconds.observe((performance.now() - t0) / 1000);
-        } else {
-          applyOne(e, nowMs);
+        try {
+          if ((++sampleCounter & SAMPLE_MASK) === 0) {
+            const t0 = performance.now();
+            applyOne(e, nowMs);
+            metrics.evaluationSeconds.observe((performance.now() - t0) / 1000);
+          } else {
+            applyOne(e, nowMs);
+          }
+        } catch (err) {
+          // One malformed event must not fail the batch (ingest would resend it forever).
+          metrics.countDrop('invalid_event');
+          log.debug({ err, kind: e.kind }, 'event could not be analysed');
         }
       }
     },

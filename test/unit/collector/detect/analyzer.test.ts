@@ -313,3 +313,26 @@ describe('metrics and rule safety', () => {
     ).toEqual(['unexpected-egress', 'cross-sensitivity-flow']);
   });
 });
+
+describe('malformed input', () => {
+  it('counts an event that cannot be analysed and still applies the rest of the batch', async () => {
+    const x = await make();
+    const broken = syscalls(['read']);
+    (broken as unknown as { names: unknown }).names = null;
+    await x.apply(exec('/bin/sh'), broken, exec('/usr/bin/env'));
+    expect(x.analyzer.getProfile(API_KEY)!.items.map((i) => i.key)).toEqual(['/bin/sh', '/usr/bin/env']);
+    const drops = await metric(x, 'tripline_collector_analysis_dropped_total');
+    expect(drops).toEqual([{ labels: { reason: 'invalid_event' }, value: 1 }]);
+  });
+
+  it('counts events without a workload instead of failing', async () => {
+    const x = await make();
+    const e = exec('/bin/sh');
+    e.container.workload = undefined;
+    await x.apply(e);
+    expect(x.analyzer.listProfiles()).toEqual([]);
+    expect(await metric(x, 'tripline_collector_analysis_dropped_total')).toEqual([
+      { labels: { reason: 'no_workload' }, value: 1 },
+    ]);
+  });
+});
