@@ -168,10 +168,15 @@ export async function startHttpsReceiver(opts: HttpsReceiverOptions = {}): Promi
       res.end(answer.status < 300 ? '{"ok":true}' : '{"error":"not now"}');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    rmSync(pki.dir, { recursive: true, force: true });
+    throw err;
+  }
   (receiver as { url: string }).url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/tripline`;
   return receiver;
 }
