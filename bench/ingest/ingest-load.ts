@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   await run(calls, measuredBatches);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(`${JSON.stringify({ phase: 'done', batches: measuredBatches * streams, envelopes: measuredBatches * streams * batchSize, seconds })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ phase: 'done', batches: measuredBatches * streams, envelopes: measuredBatches * streams * batchSize, seconds })}\n`,
+  );
   for (const c of calls) {
     c.call.end();
     c.client.close();

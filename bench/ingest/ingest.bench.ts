@@ -61,7 +61,10 @@ function decodeOnly(batchSize: number): { eventsPerSecond: number; eventsPerCpuS
   const events = pass(2000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  return { eventsPerSecond: Math.round(events / seconds), eventsPerCpuSecond: Math.round(events / ((cpu.user + cpu.system) / 1e6)) };
+  return {
+    eventsPerSecond: Math.round(events / seconds),
+    eventsPerCpuSecond: Math.round(events / ((cpu.user + cpu.system) / 1e6)),
+  };
 }
 
 async function throughGrpc(intake: Intake): Promise<Record<string, number>> {
@@ -69,7 +72,13 @@ async function throughGrpc(intake: Intake): Promise<Record<string, number>> {
   const config = parseIngestConfig({ listen: '127.0.0.1:0', tokens: [TOKEN], maxEnvelopesPerBatch: 100_000 }, problems);
   problems.throwIfAny();
   const registry = new Registry();
-  const server = createIngestServer({ log: silentLogger(), registry, intake, authenticator: createStaticTokenAuthenticator([TOKEN]), config });
+  const server = createIngestServer({
+    log: silentLogger(),
+    registry,
+    intake,
+    authenticator: createStaticTokenAuthenticator([TOKEN]),
+    config,
+  });
   const { port } = await server.start();
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'ingest-load.ts')], {
     env: { ...process.env, INGEST_PORT: String(port), INGEST_TOKEN: TOKEN },

@@ -16,8 +16,18 @@ const WORKLOADS = [
   ['batch', 'CronJob', 'nightly-report', 'job', 'node', 'node'],
 ] as const;
 const SYSCALLS: readonly [number, string][] = [
-  [0, 'read'], [1, 'write'], [3, 'close'], [9, 'mmap'], [41, 'socket'], [42, 'connect'],
-  [44, 'sendto'], [45, 'recvfrom'], [202, 'futex'], [232, 'epoll_wait'], [257, 'openat'], [262, 'newfstatat'],
+  [0, 'read'],
+  [1, 'write'],
+  [3, 'close'],
+  [9, 'mmap'],
+  [41, 'socket'],
+  [42, 'connect'],
+  [44, 'sendto'],
+  [45, 'recvfrom'],
+  [202, 'futex'],
+  [232, 'epoll_wait'],
+  [257, 'openat'],
+  [262, 'newfstatat'],
 ];
 
 function hex(seed: string, len: number): string {
@@ -67,17 +77,28 @@ export function realisticEnvelope(i: number): tripline.v1.IEnvelope {
   };
   if (pick < 8) {
     env.kind = tripline.v1.EventKind.EVENT_KIND_FILE_WRITE;
-    env.fileWrite = { op: tripline.v1.FileOp.FILE_OP_OPEN_WRITE, path: `/var/lib/app/cache/${hex(`f${i % 97}`, 8)}/${i % 1000}.tmp`, flags: 0o1101, resolved: true };
+    env.fileWrite = {
+      op: tripline.v1.FileOp.FILE_OP_OPEN_WRITE,
+      path: `/var/lib/app/cache/${hex(`f${i % 97}`, 8)}/${i % 1000}.tmp`,
+      flags: 0o1101,
+      resolved: true,
+    };
   } else if (pick < 16) {
     env.kind = tripline.v1.EventKind.EVENT_KIND_CONNECT;
-    env.connect = { protocol: tripline.v1.Protocol.PROTOCOL_TCP, remote: { ip: Uint8Array.of(10, 0, i % 16, 1 + (i % 200)), port: [443, 5432, 6379, 8080][i % 4]! } };
+    env.connect = {
+      protocol: tripline.v1.Protocol.PROTOCOL_TCP,
+      remote: { ip: Uint8Array.of(10, 0, i % 16, 1 + (i % 200)), port: [443, 5432, 6379, 8080][i % 4]! },
+    };
   } else if (pick < 18) {
     env.kind = tripline.v1.EventKind.EVENT_KIND_PROCESS_EXEC;
     env.process = { ...env.process, argv: [box.comm, '-m', 'worker', '--queue', `q${i % 8}`, '--concurrency', '4'] };
     env.processExec = { cwd: '/srv/app' };
   } else if (pick < 19) {
     env.kind = tripline.v1.EventKind.EVENT_KIND_LISTEN;
-    env.listen = { protocol: tripline.v1.Protocol.PROTOCOL_TCP, local: { ip: Uint8Array.of(0, 0, 0, 0), port: 8000 + (i % 50) } };
+    env.listen = {
+      protocol: tripline.v1.Protocol.PROTOCOL_TCP,
+      local: { ip: Uint8Array.of(0, 0, 0, 0), port: 8000 + (i % 50) },
+    };
   } else {
     env.kind = tripline.v1.EventKind.EVENT_KIND_SYSCALL_SET;
     const set = SYSCALLS.slice(0, 4 + (i % 8));

@@ -51,7 +51,9 @@ export interface BatchDecoder {
  * for the rare sub-messages (agent reports) still decoded by the generated code.
  */
 class NumberReader extends protobuf.BufferReader {}
-(NumberReader.prototype as unknown as { uint64(): number }).uint64 = function readUint64(this: protobuf.Reader): number {
+(NumberReader.prototype as unknown as { uint64(): number }).uint64 = function readUint64(
+  this: protobuf.Reader,
+): number {
   const cursor = new WireCursor(this.buf as Buffer, this.pos, this.len);
   const value = cursor.uint64();
   this.pos = cursor.pos;

@@ -115,13 +115,24 @@ export function createEnvelopeReader(): EnvelopeReader {
     }
     c.end = outerEnd;
     if (payload === 0) return fail('envelope has no payload');
-    if (kind !== 0 && kind !== payload) return fail(`envelope kind ${kind} does not match payload ${PAYLOAD_NAMES[payload - 10]}`);
+    if (kind !== 0 && kind !== payload)
+      return fail(`envelope kind ${kind} does not match payload ${PAYLOAD_NAMES[payload - 10]}`);
     if (!container) return fail('envelope has no container');
     process ??= { pid: 0, ppid: 0, uid: 0, exe: '', comm: '', argv: NO_STRINGS };
     out.kindIndex = payload - 10;
     switch (payload) {
       case 10:
-        out.event = { timeNs, node, seq, container, process, kind: 'exec', argvTruncated: flagA, cwd: text, writtenByContainer: flagB };
+        out.event = {
+          timeNs,
+          node,
+          seq,
+          container,
+          process,
+          kind: 'exec',
+          argvTruncated: flagA,
+          cwd: text,
+          writtenByContainer: flagB,
+        };
         break;
       case 11: {
         const nums = numbers ?? NO_NUMBERS;
@@ -129,14 +140,36 @@ export function createEnvelopeReader(): EnvelopeReader {
         if (syscallNames.length !== 0 && syscallNames.length !== nums.length) {
           return fail('syscall_set names and numbers differ in length');
         }
-        out.event = { timeNs, node, seq, container, process, kind: 'syscalls', numbers: nums, names: syscallNames, arch: text };
+        out.event = {
+          timeNs,
+          node,
+          seq,
+          container,
+          process,
+          kind: 'syscalls',
+          numbers: nums,
+          names: syscallNames,
+          arch: text,
+        };
         break;
       }
       case 12: {
         const op = FILE_OPS[num];
         if (!op) return fail(`file_write has unknown op ${num}`);
         if (!text) return fail('file_write has no path');
-        out.event = { timeNs, node, seq, container, process, kind: 'file', op, path: text, oldPath: text2, flags: num2, resolved: flagA };
+        out.event = {
+          timeNs,
+          node,
+          seq,
+          container,
+          process,
+          kind: 'file',
+          op,
+          path: text,
+          oldPath: text2,
+          flags: num2,
+          resolved: flagA,
+        };
         break;
       }
       default: {

@@ -49,7 +49,10 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       );
       server = srv;
       stopping = false;
-      log.info({ listen: address, port, tls: config.tls !== undefined, clientCert: config.tls?.requireClientCert ?? false }, 'ingest listening');
+      log.info(
+        { listen: address, port, tls: config.tls !== undefined, clientCert: config.tls?.requireClientCert ?? false },
+        'ingest listening',
+      );
       return { port };
     },
 
@@ -115,7 +118,8 @@ async function serverCredentials(config: IngestConfig): Promise<ServerCredential
     read('tls.keyFile', tls.keyFile),
     read('tls.clientCaFile', tls.clientCaFile),
   ]);
-  if (problems.length || !cert || !key) throw new Error(`ingest TLS files cannot be read:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length || !cert || !key)
+    throw new Error(`ingest TLS files cannot be read:\n  - ${problems.join('\n  - ')}`);
   try {
     return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], tls.requireClientCert);
   } catch (err) {

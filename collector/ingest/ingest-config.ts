@@ -64,7 +64,16 @@ export const INGEST_DEFAULTS = Object.freeze({
 /** A token shorter than this is guessable; agents get a random one from the installer. */
 export const MIN_TOKEN_LENGTH = 16;
 
-const KNOWN_KEYS = ['listen', 'tls', 'allowInsecure', 'maxMessageBytes', 'maxEnvelopesPerBatch', 'tokens', 'tokenFile', 'keepalive'];
+const KNOWN_KEYS = [
+  'listen',
+  'tls',
+  'allowInsecure',
+  'maxMessageBytes',
+  'maxEnvelopesPerBatch',
+  'tokens',
+  'tokenFile',
+  'keepalive',
+];
 
 /**
  * Reads the `ingest` section at `path` (default "ingest"), reporting every problem, and
@@ -89,8 +98,22 @@ export function parseIngestConfig(raw: unknown, problems: Problems, path = 'inge
 
   const tls = obj.tls === undefined ? undefined : parseTls(obj.tls, `${path}.tls`, problems);
   const allowInsecure = bool(obj.allowInsecure, false, `${path}.allowInsecure`, problems);
-  const maxMessageBytes = int(obj.maxMessageBytes, INGEST_DEFAULTS.maxMessageBytes, 1024, 256 * 1024 * 1024, `${path}.maxMessageBytes`, problems);
-  const maxEnvelopesPerBatch = int(obj.maxEnvelopesPerBatch, INGEST_DEFAULTS.maxEnvelopesPerBatch, 1, 1_000_000, `${path}.maxEnvelopesPerBatch`, problems);
+  const maxMessageBytes = int(
+    obj.maxMessageBytes,
+    INGEST_DEFAULTS.maxMessageBytes,
+    1024,
+    256 * 1024 * 1024,
+    `${path}.maxMessageBytes`,
+    problems,
+  );
+  const maxEnvelopesPerBatch = int(
+    obj.maxEnvelopesPerBatch,
+    INGEST_DEFAULTS.maxEnvelopesPerBatch,
+    1,
+    1_000_000,
+    `${path}.maxEnvelopesPerBatch`,
+    problems,
+  );
 
   const tokens: string[] = [];
   if (obj.tokens !== undefined) {
@@ -99,13 +122,17 @@ export function parseIngestConfig(raw: unknown, problems: Problems, path = 'inge
       obj.tokens.forEach((t, i) => {
         // The message never echoes the value: it is a secret even when it is a bad one.
         if (typeof t !== 'string' || t.length < MIN_TOKEN_LENGTH || /\s/.test(t)) {
-          problems.add(`${path}.tokens[${i}]`, `must be a string of at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
+          problems.add(
+            `${path}.tokens[${i}]`,
+            `must be a string of at least ${MIN_TOKEN_LENGTH} characters without whitespace`,
+          );
         } else tokens.push(t);
       });
   }
   let tokenFile: string | undefined;
   if (obj.tokenFile !== undefined) {
-    if (typeof obj.tokenFile !== 'string' || obj.tokenFile === '') problems.add(`${path}.tokenFile`, 'must be a file path');
+    if (typeof obj.tokenFile !== 'string' || obj.tokenFile === '')
+      problems.add(`${path}.tokenFile`, 'must be a file path');
     else tokenFile = obj.tokenFile;
   }
 
@@ -150,7 +177,9 @@ export function isLoopbackHost(host: string): boolean {
  * Why this config must not start, or undefined: plaintext on a reachable address would
  * send agent tokens and every observation in the clear.
  */
-export function insecureListenProblem(config: Pick<IngestConfig, 'host' | 'tls' | 'allowInsecure' | 'listen'>): string | undefined {
+export function insecureListenProblem(
+  config: Pick<IngestConfig, 'host' | 'tls' | 'allowInsecure' | 'listen'>,
+): string | undefined {
   if (config.tls || config.allowInsecure || isLoopbackHost(config.host)) return undefined;
   return `refusing plaintext gRPC on non-loopback address ${config.listen}: configure tls (certFile, keyFile) or set allowInsecure: true`;
 }

@@ -45,7 +45,15 @@ type Phase = 'authenticating' | 'idle' | 'applying' | 'ended';
 
 export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): IngestStream {
   const { metrics, intake } = ctx;
-  const agent = { identity: '', node: '', agentRunId: '', peer: call.getPeer(), connectedAtMs: 0, batches: 0, envelopes: 0 };
+  const agent = {
+    identity: '',
+    node: '',
+    agentRunId: '',
+    peer: call.getPeer(),
+    connectedAtMs: 0,
+    batches: 0,
+    envelopes: 0,
+  };
   let log = ctx.log;
   let phase: Phase = 'authenticating';
   let draining = false;
@@ -134,10 +142,18 @@ export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): In
     if (!decoded.ok) return reject(status.INVALID_ARGUMENT, decoded.reason, decoded.error);
     const batch = decoded.batch;
     if (batch.batchId <= lastBatchId) {
-      return reject(status.INVALID_ARGUMENT, 'batch_order', `batch_id ${batch.batchId} is not greater than the previous batch_id ${lastBatchId} on this stream`);
+      return reject(
+        status.INVALID_ARGUMENT,
+        'batch_order',
+        `batch_id ${batch.batchId} is not greater than the previous batch_id ${lastBatchId} on this stream`,
+      );
     }
     if (agent.agentRunId !== '' && batch.agentRunId !== '' && batch.agentRunId !== agent.agentRunId) {
-      return reject(status.INVALID_ARGUMENT, 'agent_run_changed', 'agent_run_id changed within a stream; a restarted agent opens a new stream');
+      return reject(
+        status.INVALID_ARGUMENT,
+        'agent_run_changed',
+        'agent_run_id changed within a stream; a restarted agent opens a new stream',
+      );
     }
     lastBatchId = batch.batchId;
     noteSource(batch);
@@ -183,7 +199,10 @@ export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): In
     // Once per stream above debug: a broken agent sends them in every batch.
     const level = warnedInvalid ? 'debug' : 'warn';
     warnedInvalid = true;
-    log[level]({ batchId: batch.batchId, rejected: batch.rejected }, `agent sent invalid envelopes (${batch.firstRejection}); further ones are only counted`);
+    log[level](
+      { batchId: batch.batchId, rejected: batch.rejected },
+      `agent sent invalid envelopes (${batch.firstRejection}); further ones are only counted`,
+    );
   }
 
   void authenticate();
@@ -212,10 +231,26 @@ const AUTH_REJECTIONS: Record<
   Exclude<AgentAuthResult, { ok: true }>['reason'],
   { code: status; reason: IngestRejectReason; details: string }
 > = {
-  missing: { code: status.UNAUTHENTICATED, reason: 'auth_missing', details: 'no agent token: send "authorization: Bearer <token>" metadata' },
-  invalid: { code: status.UNAUTHENTICATED, reason: 'auth_invalid', details: 'agent token is not recognised by this collector' },
-  forbidden: { code: status.PERMISSION_DENIED, reason: 'auth_forbidden', details: 'agent credentials are valid but not allowed to send events' },
-  unavailable: { code: status.UNAVAILABLE, reason: 'auth_unavailable', details: 'agent authentication is unavailable right now; retry' },
+  missing: {
+    code: status.UNAUTHENTICATED,
+    reason: 'auth_missing',
+    details: 'no agent token: send "authorization: Bearer <token>" metadata',
+  },
+  invalid: {
+    code: status.UNAUTHENTICATED,
+    reason: 'auth_invalid',
+    details: 'agent token is not recognised by this collector',
+  },
+  forbidden: {
+    code: status.PERMISSION_DENIED,
+    reason: 'auth_forbidden',
+    details: 'agent credentials are valid but not allowed to send events',
+  },
+  unavailable: {
+    code: status.UNAVAILABLE,
+    reason: 'auth_unavailable',
+    details: 'agent authentication is unavailable right now; retry',
+  },
 };
 
 /** The bearer token in `authorization` metadata; `malformed` when the header is there but is not one. */

@@ -25,7 +25,10 @@ interface KnownToken {
  * position of a mismatch nor the token lengths show in the response time.
  * Throws at creation when there is nothing to compare against.
  */
-export function createStaticTokenAuthenticator(tokens: readonly string[], options: StaticTokenOptions = {}): AgentAuthenticator {
+export function createStaticTokenAuthenticator(
+  tokens: readonly string[],
+  options: StaticTokenOptions = {},
+): AgentAuthenticator {
   const inline = tokens.filter((t) => t !== '').map(known);
   const tokenFile = options.tokenFile;
   if (inline.length === 0 && tokenFile === undefined) {

@@ -132,7 +132,12 @@ export interface AgentStream {
 
 export function connectAgent(
   port: number,
-  opts: { token?: string | null; credentials?: ChannelCredentials; host?: string; options?: Record<string, unknown> } = {},
+  opts: {
+    token?: string | null;
+    credentials?: ChannelCredentials;
+    host?: string;
+    options?: Record<string, unknown>;
+  } = {},
 ): AgentStream {
   const target = `${opts.host ?? '127.0.0.1'}:${port}`;
   const client = new IngestClient(target, opts.credentials ?? ChannelCredentials.createInsecure(), opts.options ?? {});
@@ -196,7 +201,15 @@ export function sampleEvent(i: number, node = 'node-a'): TriplineEvent {
     case 1:
       return { ...header, kind: 'syscalls', numbers: [0, 1], names: ['read', 'write'], arch: 'x86_64' };
     case 2:
-      return { ...header, kind: 'file', op: 'open-write', path: `/tmp/f${i}`, oldPath: '', flags: 0o1101, resolved: true };
+      return {
+        ...header,
+        kind: 'file',
+        op: 'open-write',
+        path: `/tmp/f${i}`,
+        oldPath: '',
+        flags: 0o1101,
+        resolved: true,
+      };
     case 3:
       return { ...header, kind: 'listen', protocol: 'tcp', ip: '0.0.0.0', port: 8080 };
     default:
@@ -205,7 +218,11 @@ export function sampleEvent(i: number, node = 'node-a'): TriplineEvent {
 }
 
 /** A wire batch of `count` valid envelopes starting at sequence `from`. */
-export function batchOf(batchId: number, count: number, opts: { from?: number; node?: string; runId?: string } = {}): tripline.v1.IEventBatch {
+export function batchOf(
+  batchId: number,
+  count: number,
+  opts: { from?: number; node?: string; runId?: string } = {},
+): tripline.v1.IEventBatch {
   const from = opts.from ?? 0;
   return {
     batchId,

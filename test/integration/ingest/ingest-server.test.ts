@@ -47,7 +47,9 @@ describe('ingest server', () => {
     a.send(batchOf(1, 5, { node: 'node-a' }));
     a.send({ ...batchOf(2, 3, { from: 5 }), envelopes: [...batchOf(2, 3, { from: 5 }).envelopes!, invalid] });
     // Pre-encoded bytes, as an agent's spool would send them.
-    a.send(encodeBatch({ ...batchOf(7, 2, { from: 8 }), report: { node: 'node-a', agentRunId: 'run-1', sensor: 'ebpf' } }));
+    a.send(
+      encodeBatch({ ...batchOf(7, 2, { from: 8 }), report: { node: 'node-a', agentRunId: 'run-1', sensor: 'ebpf' } }),
+    );
 
     const acks = await a.acked(3);
     expect(acks.map((k) => [k.batchId, k.accepted, k.rejected])).toEqual([
@@ -58,7 +60,11 @@ describe('ingest server', () => {
     const seqs = run.intake.applied.flatMap((b) => b.events.map((e) => e.seq));
     expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(run.intake.applied[0]!.events.map((e) => e.kind)).toEqual(['exec', 'syscalls', 'file', 'listen', 'connect']);
-    expect(run.intake.applied[0]!.source).toEqual({ identity: expect.stringMatching(/^static-token:/), node: 'node-a', agentRunId: 'run-1' });
+    expect(run.intake.applied[0]!.source).toEqual({
+      identity: expect.stringMatching(/^static-token:/),
+      node: 'node-a',
+      agentRunId: 'run-1',
+    });
     expect(run.intake.reports).toHaveLength(1);
     expect(run.intake.reports[0]!.report.sensor).toBe('ebpf');
 
@@ -73,7 +79,9 @@ describe('ingest server', () => {
 
     a.call.end();
     expect((await a.status).code).toBe(status.OK);
-    await waitFor(async () => (await run.metric('tripline_collector_ingest_streams')) === 0, { what: 'stream gauge back to 0' });
+    await waitFor(async () => (await run.metric('tripline_collector_ingest_streams')) === 0, {
+      what: 'stream gauge back to 0',
+    });
   });
 
   const truncated = encodeBatch(batchOf(1, 3)).subarray(0, 100);
@@ -155,7 +163,9 @@ describe('ingest server', () => {
     expect(s.code).toBe(c.code);
     expect(s.details).toMatch(c.message);
     if (c.token) expect(s.details).not.toContain(c.token);
-    expect(await run.metric('tripline_collector_ingest_rejected_total', { reason: c.reason })).toBeGreaterThanOrEqual(1);
+    expect(await run.metric('tripline_collector_ingest_rejected_total', { reason: c.reason })).toBeGreaterThanOrEqual(
+      1,
+    );
     // Exactly this reason was counted, and nothing the bad agent sent reached the intake.
     const all = await run.metric('tripline_collector_ingest_rejected_total');
     expect(all).toBe(await run.metric('tripline_collector_ingest_rejected_total', { reason: c.reason }));
@@ -194,7 +204,11 @@ describe('ingest server', () => {
   it('acks a report-only batch and refuses a run id that changes within the stream', async () => {
     const run = await ingest();
     const a = agent(run.port);
-    a.send({ batchId: 1, agentRunId: 'run-1', report: { node: 'node-r', agentRunId: 'run-1', sensor: 'proc', blindSpots: ['syscall sets'] } });
+    a.send({
+      batchId: 1,
+      agentRunId: 'run-1',
+      report: { node: 'node-r', agentRunId: 'run-1', sensor: 'proc', blindSpots: ['syscall sets'] },
+    });
     expect(await a.acked(1)).toEqual([{ batchId: 1, accepted: 0, rejected: 0 }]);
     expect(run.intake.reports[0]!.source).toMatchObject({ node: 'node-r', agentRunId: 'run-1' });
     expect(run.intake.reports[0]!.report.blindSpots).toEqual(['syscall sets']);
@@ -287,7 +301,9 @@ describe('ingest server', () => {
       authenticator: createStaticTokenAuthenticator([AGENT_TOKEN]),
       config,
     });
-    await expect(server.start()).rejects.toThrow(/refusing plaintext gRPC on non-loopback address 0\.0\.0\.0:0: configure tls/);
+    await expect(server.start()).rejects.toThrow(
+      /refusing plaintext gRPC on non-loopback address 0\.0\.0\.0:0: configure tls/,
+    );
     await server.stop(0);
   });
 
@@ -298,4 +314,3 @@ describe('ingest server', () => {
     expect((await a.acked(1))[0]!.accepted).toBe(1);
   });
 });
-

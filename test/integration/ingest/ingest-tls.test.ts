@@ -19,10 +19,42 @@ function makePki(): void {
   openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=tripline-test-ca');
   writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'server.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'server.ext',
+  );
   writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
   openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=agent-node-a');
-  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '1', '-extfile', 'client.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'client.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'client.ext',
+  );
 }
 
 beforeAll(() => {
@@ -73,7 +105,10 @@ describe('ingest over TLS', () => {
 
   it('requires a client certificate signed by the client CA when configured', async () => {
     const run = await tlsIngest({ clientCaFile: file('ca.crt'), requireClientCert: true });
-    const withCert = agent(run.port, ChannelCredentials.createSsl(ca(), readFileSync(file('client.key')), readFileSync(file('client.crt'))));
+    const withCert = agent(
+      run.port,
+      ChannelCredentials.createSsl(ca(), readFileSync(file('client.key')), readFileSync(file('client.crt'))),
+    );
     withCert.send(batchOf(1, 1));
     expect((await withCert.acked(1))[0]!.accepted).toBe(1);
 
@@ -87,8 +122,8 @@ describe('ingest over TLS', () => {
   });
 
   it('refuses to start naming every TLS file it cannot read', async () => {
-    await expect(
-      startIngest({ tls: { certFile: file('missing.crt'), keyFile: file('missing.key') } }),
-    ).rejects.toThrow(/tls\.certFile .*missing\.crt: ENOENT[\s\S]*tls\.keyFile .*missing\.key: ENOENT/);
+    await expect(startIngest({ tls: { certFile: file('missing.crt'), keyFile: file('missing.key') } })).rejects.toThrow(
+      /tls\.certFile .*missing\.crt: ENOENT[\s\S]*tls\.keyFile .*missing\.key: ENOENT/,
+    );
   });
 });

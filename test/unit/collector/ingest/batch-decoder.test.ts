@@ -35,7 +35,16 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
   const node = report?.node || (events.length > 0 ? events[0]!.node : '');
   return {
     ok: true,
-    batch: { batchId: Number(wire.batchId), agentRunId: wire.agentRunId, events, perKind, rejected, firstRejection, report, node },
+    batch: {
+      batchId: Number(wire.batchId),
+      agentRunId: wire.agentRunId,
+      events,
+      perKind,
+      rejected,
+      firstRejection,
+      report,
+      node,
+    },
   };
 }
 
@@ -56,12 +65,27 @@ function variety(): tripline.v1.IEnvelope[] {
     { ...file, fileWrite: null },
     { ...file, container: { ...file.container, workload: null, cgroupId: 0 } },
     { ...file, container: {} },
-    { ...connect, connect: { protocol: 3 as tripline.v1.Protocol, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 1 } } },
+    {
+      ...connect,
+      connect: { protocol: 3 as tripline.v1.Protocol, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 1 } },
+    },
     { ...connect, connect: { protocol: 2, remote: { ip: Uint8Array.of(1, 2, 3), port: 1 } } },
     { ...connect, connect: { protocol: 1, remote: { ip: Uint8Array.of(1, 2, 3, 4), port: 70000 } } },
     { ...connect, connect: { protocol: 1 } },
-    { ...connect, connect: { protocol: 1, remote: { ip: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), port: 443 } } },
-    { ...connect, connect: { protocol: 1, remote: { ip: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]), port: 80 } } },
+    {
+      ...connect,
+      connect: {
+        protocol: 1,
+        remote: { ip: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), port: 443 },
+      },
+    },
+    {
+      ...connect,
+      connect: {
+        protocol: 1,
+        remote: { ip: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]), port: 80 },
+      },
+    },
     { ...syscalls, syscallSet: { numbers: [1, 2, 3], names: ['write'], arch: 'x86_64' } },
     { ...syscalls, syscallSet: { numbers: [1, 2, 3], arch: 'aarch64' } },
     { ...base(16), processExec: { argvTruncated: true, writtenByContainer: true, cwd: '/' } },
@@ -83,7 +107,12 @@ describe('batch decoder', () => {
       batchId: 2 ** 40 + 7,
       agentRunId: 'run-7',
       envelopes,
-      report: { node: 'node-r', agentRunId: 'run-7', sensor: 'ebpf', containers: [{ cgroupId: 5, counts: [{ kind: 12, seen: 2 ** 33, sent: 1 }] }] },
+      report: {
+        node: 'node-r',
+        agentRunId: 'run-7',
+        sensor: 'ebpf',
+        containers: [{ cgroupId: 5, counts: [{ kind: 12, seen: 2 ** 33, sent: 1 }] }],
+      },
     });
     const { ours, ref } = compare(bytes);
     expect(ours.ok && ours.batch.rejected).toBe(11);
@@ -120,8 +149,14 @@ describe('batch decoder', () => {
   it('reports wire errors as malformed, with the reason', () => {
     const truncated = encodeBatch({ batchId: 1, envelopes: [realisticEnvelope(1)] }).subarray(0, 40);
     const r = createBatchDecoder(10).decode(truncated);
-    expect(r).toMatchObject({ ok: false, reason: 'malformed', error: expect.stringMatching(/^batch does not decode: index out of range/) });
-    expect(createBatchDecoder(10).decode(Buffer.from([0x7f]))).toMatchObject({ error: 'batch does not decode: invalid wire type 7 at offset 1' });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+      error: expect.stringMatching(/^batch does not decode: index out of range/),
+    });
+    expect(createBatchDecoder(10).decode(Buffer.from([0x7f]))).toMatchObject({
+      error: 'batch does not decode: invalid wire type 7 at offset 1',
+    });
   });
 
   it('agrees with the reference on corrupted input: never accepts what it rejects, never differs when both accept', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Problems } from '../../../../lib/config-problems.js';
-import { INGEST_DEFAULTS, isLoopbackHost, parseIngestConfig, parseListenAddress } from '../../../../collector/ingest/ingest-config.js';
+import {
+  INGEST_DEFAULTS,
+  isLoopbackHost,
+  parseIngestConfig,
+  parseListenAddress,
+} from '../../../../collector/ingest/ingest-config.js';
 
 function parse(raw: unknown): { config: ReturnType<typeof parseIngestConfig>; problems: readonly string[] } {
   const problems = new Problems();
@@ -31,7 +36,12 @@ describe('parseIngestConfig', () => {
   it('reads a full TLS config with durations', () => {
     const { config, problems } = parse({
       listen: '[::]:7443',
-      tls: { certFile: '/etc/tripline/tls.crt', keyFile: '/etc/tripline/tls.key', clientCaFile: '/etc/tripline/ca.crt', requireClientCert: true },
+      tls: {
+        certFile: '/etc/tripline/tls.crt',
+        keyFile: '/etc/tripline/tls.key',
+        clientCaFile: '/etc/tripline/ca.crt',
+        requireClientCert: true,
+      },
       maxMessageBytes: 1024 * 1024,
       maxEnvelopesPerBatch: 2000,
       tokenFile: '/var/run/secrets/tripline/agent-tokens',
@@ -45,7 +55,12 @@ describe('parseIngestConfig', () => {
       clientCaFile: '/etc/tripline/ca.crt',
       requireClientCert: true,
     });
-    expect(config.keepalive).toEqual({ timeMs: 20_000, timeoutMs: 5_000, maxConnectionIdleMs: 600_000, maxConnectionAgeMs: 3_600_000 });
+    expect(config.keepalive).toEqual({
+      timeMs: 20_000,
+      timeoutMs: 5_000,
+      maxConnectionIdleMs: 600_000,
+      maxConnectionAgeMs: 3_600_000,
+    });
   });
 
   it('reports every problem with its path, never echoing a token', () => {
@@ -98,7 +113,9 @@ describe('listen addresses', () => {
   });
 
   it('knows loopback from reachable hosts', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

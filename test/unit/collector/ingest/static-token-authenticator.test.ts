@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStaticTokenAuthenticator, parseTokenFile } from '../../../../collector/ingest/static-token-authenticator.js';
+import {
+  createStaticTokenAuthenticator,
+  parseTokenFile,
+} from '../../../../collector/ingest/static-token-authenticator.js';
 
 const TOKEN_A = 'token-a-0123456789abcdef';
 const TOKEN_B = 'token-b-0123456789abcdef-longer';
