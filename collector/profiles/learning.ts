@@ -68,9 +68,11 @@ export function noteDrops(p: Profile, nowMs: number): boolean {
  */
 export function noteImageDigest(p: Profile, digest: string, w: LearningWindows, nowMs: number): void {
   if (p.imageDigests.includes(digest)) return;
+  // The first digest a profile ever sees is not an update: it was learned without one.
+  const update = p.imageDigests.length > 0;
   p.imageDigests.push(digest);
   if (p.imageDigests.length > MAX_IMAGE_DIGESTS) p.imageDigests.shift();
-  if (p.state === 'stable') {
+  if (p.state === 'stable' && update) {
     p.rolloutDigest = digest;
     p.rolloutStartedMs = nowMs;
     p.rolloutUntilMs = nowMs + w.minDurationMs;

@@ -90,4 +90,12 @@ describe('learning state machine', () => {
     advanceLearning(p, W, 40_000);
     expect(p.rolloutDigest).toBe('');
   });
+
+  it('does not treat the first digest of a profile learned without one as an update', () => {
+    const p = createProfile(API, API_KEY, 0);
+    advanceLearning(p, W, 60_000);
+    noteImageDigest(p, 'sha256:first', W, 61_000);
+    expect(p.imageDigests).toEqual(['sha256:first']);
+    expect(p.rolloutDigest).toBe('');
+  });
 });
