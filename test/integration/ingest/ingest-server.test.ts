@@ -247,6 +247,25 @@ describe('ingest server', () => {
     expect(await run.metric('tripline_collector_ingest_batch_bytes_count')).toBe(3);
   });
 
+  it('pushes back on the agent while the intake is slow instead of buffering its stream', async () => {
+    const intake = recordingIntake();
+    const run = await ingest({}, { intake });
+    const a = agent(run.port);
+    intake.hold('node-a');
+    const sent = 100;
+    // ~40 KiB each: far more than the stream's read-ahead plus its HTTP/2 window.
+    for (let id = 1; id <= sent; id++) a.send(encodeBatch(batchOf(id, 200, { from: id * 200 })));
+    await waitFor(() => intake.started === 1, { what: 'first apply' });
+    const other = agent(run.port);
+    other.send(batchOf(1, 1, { node: 'node-b' }));
+    await other.acked(1);
+    // The agent still holds most batches: the collector stopped reading, so HTTP/2 flow control held them back.
+    expect(a.call.writableLength).toBeGreaterThan(sent / 2);
+    intake.release();
+    const acks = await a.acked(sent);
+    expect(acks.map((k) => k.batchId)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+  });
+
   it('stop() acks the batch being applied, then ends streams with UNAVAILABLE', async () => {
     const intake = recordingIntake();
     const run = await ingest({}, { intake });
