@@ -32,10 +32,12 @@ export function idempotencyKey(i: Incident): string {
 
 /** The evidence event as plain JSON (no bigints, addresses as text). */
 export function eventJson(e: TriplineEvent): Record<string, unknown> {
-  const { container, process: proc, ...rest } = e;
+  const { container, process: proc, timeNs, ...rest } = e;
   return {
     ...rest,
-    time: new Date(Math.floor(e.timeNs / 1e6)).toISOString(),
+    time: new Date(Math.floor(timeNs / 1e6)).toISOString(),
+    // A string: nanoseconds since the epoch exceed the exact integer range of JSON numbers.
+    timeUnixNano: BigInt(Math.round(timeNs)).toString(),
     container: {
       cgroupId: container.cgroupId,
       cgroupPath: container.cgroupPath,
