@@ -4,7 +4,8 @@
  * errors throw (the batch is malformed); semantic ones come back as invalid envelopes.
  */
 import { ipFromBytes } from '../../proto/codec.js';
-import type { ContainerInfo, FileOp, ProcessInfo, Protocol, TriplineEvent, WorkloadRef } from '../../proto/events.js';
+import type { ContainerInfo, FileOp, ProcessInfo, Protocol, TriplineEvent } from '../../proto/events.js';
+import { decodeContainer, NO_STRINGS, readProcess } from './envelope-header-readers.js';
 import type { WireCursor } from './wire-cursor.js';
 
 /** Reused for every envelope: read it before the next call. */
@@ -26,7 +27,6 @@ export interface EnvelopeReader {
 const PAYLOAD_NAMES = ['processExec', 'syscallSet', 'fileWrite', 'listen', 'connect'];
 const FILE_OPS: readonly (FileOp | undefined)[] = [undefined, 'open-write', 'rename', 'unlink', 'chmod'];
 const PROTOCOLS: readonly (Protocol | undefined)[] = [undefined, 'tcp', 'udp'];
-const NO_STRINGS: readonly string[] = Object.freeze([]);
 const NO_NUMBERS: readonly number[] = Object.freeze([]);
 /**
  * Containers remembered per stream (about 1 KiB each): above a node's pod limit
@@ -318,124 +318,6 @@ export function createEnvelopeReader(): EnvelopeReader {
   }
 
   return { read };
-}
-
-function decodeContainer(c: WireCursor, stop: number): ContainerInfo {
-  const outerEnd = c.end;
-  c.end = stop;
-  const info: ContainerInfo = {
-    cgroupId: 0,
-    cgroupPath: '',
-    containerId: '',
-    podUid: '',
-    workload: undefined,
-    image: '',
-    imageDigest: '',
-    privileged: false,
-  };
-  while (c.pos < stop) {
-    const tag = c.uint32();
-    switch (tag >>> 3) {
-      case 1:
-        c.expect(tag, 0);
-        (info as { cgroupId: number }).cgroupId = c.uint64();
-        break;
-      case 2:
-        c.expect(tag, 2);
-        info.cgroupPath = c.string();
-        break;
-      case 3:
-        c.expect(tag, 2);
-        info.containerId = c.string();
-        break;
-      case 4:
-        c.expect(tag, 2);
-        info.podUid = c.string();
-        break;
-      case 5:
-        c.expect(tag, 2);
-        info.workload = readWorkload(c);
-        break;
-      case 6:
-        c.expect(tag, 2);
-        info.image = c.string();
-        break;
-      case 7:
-        c.expect(tag, 2);
-        info.imageDigest = c.string();
-        break;
-      case 8:
-        c.expect(tag, 0);
-        info.privileged = c.bool();
-        break;
-      default:
-        c.skip(tag & 7);
-    }
-  }
-  c.end = outerEnd;
-  return info;
-}
-
-function readWorkload(c: WireCursor): WorkloadRef {
-  const stop = c.delimited();
-  const outerEnd = c.end;
-  c.end = stop;
-  const w = ['', '', '', '', ''];
-  while (c.pos < stop) {
-    const tag = c.uint32();
-    const f = tag >>> 3;
-    if (f >= 1 && f <= 5) {
-      c.expect(tag, 2);
-      w[f - 1] = c.string();
-    } else c.skip(tag & 7);
-  }
-  c.end = outerEnd;
-  return { cluster: w[0]!, namespace: w[1]!, kind: w[2]!, name: w[3]!, container: w[4]! };
-}
-
-function readProcess(c: WireCursor): ProcessInfo {
-  const stop = c.delimited();
-  const outerEnd = c.end;
-  c.end = stop;
-  let pid = 0;
-  let ppid = 0;
-  let uid = 0;
-  let exe = '';
-  let comm = '';
-  let argv: string[] | undefined;
-  while (c.pos < stop) {
-    const tag = c.uint32();
-    switch (tag >>> 3) {
-      case 1:
-        c.expect(tag, 0);
-        pid = c.uint32();
-        break;
-      case 2:
-        c.expect(tag, 0);
-        ppid = c.uint32();
-        break;
-      case 3:
-        c.expect(tag, 0);
-        uid = c.uint32();
-        break;
-      case 4:
-        c.expect(tag, 2);
-        exe = c.string();
-        break;
-      case 5:
-        c.expect(tag, 2);
-        comm = c.string();
-        break;
-      case 6:
-        c.expect(tag, 2);
-        (argv ??= []).push(c.string());
-        break;
-      default:
-        c.skip(tag & 7);
-    }
-  }
-  c.end = outerEnd;
-  return { pid, ppid, uid, exe, comm, argv: argv ?? NO_STRINGS };
 }
 
 /** Text form of the address bytes at [start, start+length); '' unless 4 or 16 bytes. */
