@@ -482,7 +482,8 @@ static __always_inline bool read_sockaddr(const void *uaddr, __u16 *family, __u1
 	return true;
 }
 
-static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8 proto, const __u8 addr[16])
+static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8 proto, const __u8 addr[16],
+				      __u64 sock_ino)
 {
 	struct tl_sock *s = reserve(sizeof(*s), kind);
 	if (!s)
@@ -492,6 +493,7 @@ static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8
 	s->proto = proto;
 	s->pad[0] = s->pad[1] = s->pad[2] = 0;
 	__builtin_memcpy(s->addr, addr, 16);
+	s->sock_ino = sock_ino;
 	bpf_ringbuf_submit(s, 0);
 }
 
@@ -522,7 +524,7 @@ static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
 		return;
 	__u8 one = 1;
 	bpf_map_update_elem(&seen_peers, &key, &one, BPF_ANY);
-	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr);
+	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -568,7 +570,7 @@ int tl_enter_bind(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (BPF_CORE_READ(sock, sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
-	emit_sock(TL_KIND_LISTEN, family, port, IPPROTO_UDP, addr);
+	emit_sock(TL_KIND_LISTEN, family, port, IPPROTO_UDP, addr, 0);
 	return 0;
 }
 
@@ -579,14 +581,23 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->newstate != TCP_LISTEN || ctx->protocol != IPPROTO_TCP || is_self())
 		return 0;
-	/* Copied with a helper: the verifier refuses loads through a ctx pointer plus offset. */
+	/* Each field is loaded once, up front: the verifier refuses loads through a ctx
+	 * pointer plus offset, which the compiler otherwise forms for reuse. */
+	__u16 family = ctx->family;
+	__u16 sport = ctx->sport;
+	struct sock *sk = (struct sock *)ctx->skaddr;
 	__u8 addr[16] = {};
-	if (ctx->family == AF_INET)
+	if (family == AF_INET)
 		bpf_probe_read_kernel(addr, 4, ctx->saddr);
-	else if (ctx->family == AF_INET6)
+	else if (family == AF_INET6)
 		bpf_probe_read_kernel(addr, 16, ctx->saddr_v6);
 	else
 		return 0;
-	emit_sock(TL_KIND_LISTEN, ctx->family, ctx->sport, IPPROTO_TCP, addr);
+	/* listen(2) without bind(2) picks its port just after this transition, so sport is 0
+	 * here; the socket's inode lets userspace read the port from /proc/<pid>/net/tcp. */
+	__u64 ino = 0;
+	if (sport == 0)
+		ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	emit_sock(TL_KIND_LISTEN, family, sport, IPPROTO_TCP, addr, ino);
 	return 0;
 }

@@ -87,7 +87,8 @@ struct tl_sock {
 	__u8 proto;   /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 pad[3];
 	__u8 addr[16]; /* IPv4 in the first 4 bytes */
-}; /* 72 bytes */
+	__u64 sock_ino; /* inode of the socket (listen only): finds an autobound port in /proc */
+}; /* 80 bytes */
 
 /* Argument capture between sys_enter_execve and sched_process_exec, keyed by tid. */
 struct tl_argv {

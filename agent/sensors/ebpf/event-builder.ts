@@ -82,6 +82,9 @@ export function createEventBuilder(processes: ProcessView, monoToEpochNs: bigint
     },
 
     sock(r) {
+      // An autobound listener (listen without bind) has its port picked after the kernel
+      // event; its socket is in the process's network namespace tables by now.
+      const found = r.port === 0 && r.sockIno !== 0 ? processes.tcpListener(r.hdr.pid, r.sockIno) : undefined;
       return {
         kind: r.kind,
         timeNs: builder.epochNs(r.hdr.monoNs),
@@ -90,8 +93,8 @@ export function createEventBuilder(processes: ProcessView, monoToEpochNs: bigint
         container: unresolvedContainer(r.hdr.cgroupId),
         process: builder.processOf(r.hdr),
         protocol: r.protocol,
-        ip: r.ip,
-        port: r.port,
+        ip: found?.ip ?? r.ip,
+        port: found?.port ?? r.port,
       };
     },
   };

@@ -1,11 +1,12 @@
 /**
  * What the kernel records cannot carry cheaply, read from /proc when an event is decoded:
- * a process's executable (for non-exec events), its working directory, and the directory
- * behind a dirfd. Best effort: a process that already exited yields nothing, and callers
+ * a process's executable (for non-exec events), its working directory, the directory
+ * behind a dirfd, and the port of a listener that had none yet when the kernel saw it. Best effort: a process that already exited yields nothing, and callers
  * mark such events unresolved rather than guessing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatIp } from './ip-text.js';
 
 const AT_FDCWD = -100;
 
@@ -24,6 +25,21 @@ export interface ProcessView {
   cwd(pid: number): string;
   /** Makes `p` absolute against `dirfd` (AT_FDCWD → cwd) of `pid` when it is relative. */
   resolve(pid: number, dirfd: number, p: string): ResolvedPath;
+  /** Local address of the TCP listening socket with inode `ino`, from /proc/<pid>/net/tcp{,6}. */
+  tcpListener(pid: number, ino: number): { readonly ip: string; readonly port: number } | undefined;
+}
+
+const TCP_LISTEN_STATE = '0A';
+
+/** /proc/net/tcp{,6} addresses are 32-bit words in host (little-endian) order, in hex. */
+function procNetAddress(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let word = 0; word < hex.length / 8; word++) {
+    for (let b = 0; b < 4; b++) {
+      out[word * 4 + b] = parseInt(hex.slice(word * 8 + (3 - b) * 2, word * 8 + (4 - b) * 2), 16);
+    }
+  }
+  return out;
 }
 
 function readlinkOrEmpty(p: string): string {
@@ -67,6 +83,25 @@ export function createProcessView(procRoot = '/proc', capacity = 8192): ProcessV
       const base = dirfd === AT_FDCWD ? view.cwd(pid) : readlinkOrEmpty(`${procRoot}/${pid}/fd/${dirfd}`);
       if (!base.startsWith('/')) return { path: p, resolved: false };
       return { path: path.posix.resolve(base, p), resolved: true };
+    },
+    tcpListener(pid, ino) {
+      for (const table of ['tcp', 'tcp6']) {
+        let text: string;
+        try {
+          text = fs.readFileSync(`${procRoot}/${pid}/net/${table}`, 'utf8');
+        } catch {
+          return undefined;
+        }
+        for (const line of text.split('\n').slice(1)) {
+          // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+          const f = line.trim().split(/\s+/);
+          if (f[3] !== TCP_LISTEN_STATE || f[9] !== String(ino)) continue;
+          const [addrHex, portHex] = (f[1] ?? '').split(':');
+          if (!addrHex || !portHex) continue;
+          return { ip: formatIp(procNetAddress(addrHex)), port: parseInt(portHex, 16) };
+        }
+      }
+      return undefined;
     },
   };
   return view;

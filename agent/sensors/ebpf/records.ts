@@ -10,7 +10,7 @@ export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5
 
 const HDR_SIZE = 48;
 /** Minimum size of each record; exec and file records carry their strings after the fixed part. */
-export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 72, connect: 72 } as const;
+export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 80, connect: 80 } as const;
 
 const PATH_MAX = 256;
 const FILE_FIXED = 72;
@@ -70,6 +70,8 @@ export interface SockRecord {
   readonly protocol: Protocol;
   readonly ip: string;
   readonly port: number;
+  /** Socket inode of a TCP listener whose port was not chosen yet (port 0); 0 otherwise. */
+  readonly sockIno: number;
 }
 
 export type RawRecord = ExecRecord | SyscallRecord | FileRecord | SockRecord;
@@ -153,6 +155,7 @@ function decodeSock(kind: 'listen' | 'connect', v: DataView, bytes: Uint8Array):
     protocol: proto === IPPROTO_TCP ? 'tcp' : 'udp',
     ip: formatIp(addr),
     port: v.getUint16(50, true),
+    sockIno: Number(v.getBigUint64(72, true)),
   };
 }
 

@@ -178,6 +178,24 @@ describe('listeners', () => {
     }
   });
 
+  it('reports the port of a listener that never called bind (the kernel picks it after the event)', async () => {
+    const cg = sandbox.container('docker');
+    // perl-base is in every Debian install; listen() on an unbound socket autobinds.
+    const script =
+      'use Socket; socket(my $s, PF_INET, SOCK_STREAM, 0) or die; listen($s, 5) or die;' +
+      'my ($port) = sockaddr_in(getsockname($s)); $| = 1; print "$port\\n"; sleep 30;';
+    const child = cg.spawn('/usr/bin/perl', ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      const port = Number(await waitFor(() => /^(\d+)\n/.exec(out)?.[1], { what: 'the port perl got' }));
+      const e = await harness.waitForEvent(cg.id, 'listen', (x) => x.process.pid === child.pid);
+      expect(e).toMatchObject({ protocol: 'tcp', ip: '0.0.0.0', port });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('reports an IPv6 wildcard listener', async () => {
     const cg = sandbox.container('crio');
     const port = await freePort();

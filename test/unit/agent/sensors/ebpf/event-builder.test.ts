@@ -13,6 +13,7 @@ function view(): ProcessView & { noted: Map<number, string> } {
     exe: (pid) => noted.get(pid) ?? '/usr/bin/app',
     noteExec: (pid, exe) => void noted.set(pid, exe),
     cwd: () => '/srv/app',
+    tcpListener: (_pid, ino) => (ino === 991 ? { ip: '0.0.0.0', port: 41000 } : undefined),
     resolve: (_pid, dirfd, p) =>
       p.startsWith('/')
         ? { path: p, resolved: true }
@@ -23,6 +24,14 @@ function view(): ProcessView & { noted: Map<number, string> } {
 }
 
 describe('event builder', () => {
+  it('fills in the port of an autobound TCP listener from its socket inode', () => {
+    const b = createEventBuilder(view(), 0n);
+    const e = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 991 });
+    expect(e).toMatchObject({ kind: 'listen', ip: '0.0.0.0', port: 41000 });
+    const gone = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 5 });
+    expect(gone.port).toBe(0);
+  });
+
   it('makes an exec of a relative filename absolute against the cwd and remembers it', () => {
     const v = view();
     const b = createEventBuilder(v, 5_000n);
@@ -60,7 +69,7 @@ describe('event builder', () => {
 
   it('carries socket records through as listen or connect events', () => {
     const b = createEventBuilder(view(), 0n);
-    expect(b.sock({ kind: 'listen', hdr, protocol: 'udp', ip: '0.0.0.0', port: 5353 })).toMatchObject({
+    expect(b.sock({ kind: 'listen', hdr, protocol: 'udp', ip: '0.0.0.0', port: 5353, sockIno: 0 })).toMatchObject({
       kind: 'listen',
       protocol: 'udp',
       ip: '0.0.0.0',

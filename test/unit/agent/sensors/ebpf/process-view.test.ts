@@ -14,6 +14,19 @@ beforeEach(() => {
   fs.symlinkSync('/srv/app', path.join(root, '42', 'cwd'));
   fs.symlinkSync('/var/lib/data', path.join(root, '42', 'fd', '5'));
   fs.symlinkSync('socket:[1234]', path.join(root, '42', 'fd', '6'));
+  fs.mkdirSync(path.join(root, '42', 'net'));
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  fs.writeFileSync(
+    path.join(root, '42', 'net', 'tcp'),
+    header +
+      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1111 1 0 100 0 0 10 0\n' +
+      '   1: 0100007F:A1B2 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 2222 1 0 20 4 30 10 -1\n',
+  );
+  fs.writeFileSync(
+    path.join(root, '42', 'net', 'tcp6'),
+    header +
+      '   0: B80D0120000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3333 1 0 100 0 0 10 0\n',
+  );
 });
 
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -31,6 +44,14 @@ describe('process view', () => {
     expect(v.resolve(99, -100, 'x')).toEqual({ path: 'x', resolved: false });
     expect(v.resolve(42, 9, 'x')).toEqual({ path: 'x', resolved: false });
     expect(v.resolve(42, 6, 'x')).toEqual({ path: 'x', resolved: false });
+  });
+
+  it('finds a TCP listener by socket inode in /proc/<pid>/net/tcp and tcp6', () => {
+    const v = createProcessView(root);
+    expect(v.tcpListener(42, 1111)).toEqual({ ip: '127.0.0.1', port: 8080 });
+    expect(v.tcpListener(42, 3333)).toEqual({ ip: '2001:db8::1', port: 80 });
+    expect(v.tcpListener(42, 2222)).toBeUndefined(); // established, not listening
+    expect(v.tcpListener(99, 1111)).toBeUndefined();
   });
 
   it('prefers the exe an exec event named, and bounds its cache', () => {

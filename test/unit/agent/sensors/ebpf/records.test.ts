@@ -117,6 +117,7 @@ describe('decodeRecord', () => {
     v4.view.setUint16(50, 8080, true);
     v4.view.setUint8(52, 6);
     Buffer.from([10, 0, 0, 7]).copy(v4.buf, 56);
+    v4.view.setBigUint64(72, 98765n, true);
     expect(decode(v4.buf)).toMatchObject({
       ok: true,
       record: { kind: 'listen', protocol: 'tcp', ip: '10.0.0.7', port: 8080 },
