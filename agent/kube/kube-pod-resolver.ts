@@ -11,7 +11,7 @@
  */
 import { CoreV1Api, type KubeConfig, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { WorkloadRef } from '../../proto/events.js';
 import type { PodInfo, PodResolver } from '../containers/pod-resolver.js';
 import { bareContainerId, imageDigest, podWorkload, sharesHostNamespace, slimMetadata } from './pod-workload.js';
@@ -70,6 +70,21 @@ export function createKubePodResolver(opts: KubePodResolverOptions): KubePodReso
   const containers = new Map<string, ContainerEntry>();
   const waiters = new Set<Waiter>();
   const api = opts.kubeConfig.makeApiClient(CoreV1Api);
+  if (!opts.registry.getSingleMetric('tripline_agent_kube_pods')) {
+    new Gauge({
+      name: 'tripline_agent_kube_pods',
+      help: 'Pods of this node held for resolution (deleted ones until their grace period ends), and lookups waiting for a pod.',
+      labelNames: ['state'],
+      registers: [opts.registry],
+      collect() {
+        let deleted = 0;
+        for (const p of pods.values()) if (p.deletedAt) deleted++;
+        this.set({ state: 'live' }, pods.size - deleted);
+        this.set({ state: 'deleted' }, deleted);
+        this.set({ state: 'waiting' }, waiters.size);
+      },
+    });
+  }
 
   function index(pod: V1Pod): void {
     const uid = pod.metadata?.uid;

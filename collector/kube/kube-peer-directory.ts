@@ -9,7 +9,7 @@
  */
 import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 import type { PeerDirectory, PeerWorkload } from '../enrich/peer-directory.js';
 import { TIERS, type PolicySource, type Tier } from '../policy/policy.js';
@@ -70,6 +70,18 @@ export function createKubePeerDirectory(opts: KubePeerDirectoryOptions): KubePee
   let tierGeneration = 0;
   const bumpTiers = (): void => void tierGeneration++;
   const unsubscribePolicies = opts.policies.onChange(bumpTiers);
+  if (!opts.registry.getSingleMetric('tripline_collector_kube_peer_addresses')) {
+    new Gauge({
+      name: 'tripline_collector_kube_peer_addresses',
+      help: 'Cluster addresses the peer directory maps to workloads, by owner.',
+      labelNames: ['owner'],
+      registers: [opts.registry],
+      collect() {
+        this.set({ owner: 'pod' }, podByIp.size);
+        this.set({ owner: 'service' }, serviceByIp.size);
+      },
+    });
+  }
 
   function podUpsert(pod: V1Pod): void {
     const uid = pod.metadata?.uid;

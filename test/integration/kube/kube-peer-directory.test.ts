@@ -23,6 +23,7 @@ describe('kube peer directory against the fake API server', () => {
   });
 
   let policies: ReturnType<typeof createStaticPolicySource>;
+  let registry: Registry;
 
   async function start(defaultTier = 'internal'): Promise<KubePeerDirectory> {
     const problems = new Problems();
@@ -36,7 +37,7 @@ describe('kube peer directory against the fake API server', () => {
       policies,
       watchBackoff: { initialMs: 20, maxMs: 100 },
       log: silentLogger(),
-      registry: new Registry(),
+      registry: (registry = new Registry()),
     });
     await dir.start(5000);
     return dir;
@@ -67,6 +68,9 @@ describe('kube peer directory against the fake API server', () => {
     expect(d.lookup('10.1.2.3')).toEqual({ workloadKey: 'prod/shop/StatefulSet/db/', tier: 'internal' });
     expect(d.lookup('10.1.2.4')?.workloadKey).toBe('prod/shop/Deployment/api/');
     expect(d.lookup('203.0.113.9')).toBeUndefined();
+    expect(await registry.getSingleMetricAsString('tripline_collector_kube_peer_addresses')).toContain(
+      'owner="pod"} 2',
+    );
   });
 
   it('follows pod churn: a reused IP belongs to the new pod, a deleted pod releases it (fake API server)', async () => {

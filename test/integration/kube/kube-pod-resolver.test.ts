@@ -148,6 +148,7 @@ describe('kube pod resolver against the fake API server', () => {
     api.put(pod({ name: 'marker', uid: 'm', containers: [{ name: 'c', image: 'i', id: `containerd://${id(6)}` }] }));
     await waitFor(() => r.lookup(id(6), 'm'), { what: 'marker pod' });
     expect(r.lookup(id(5), 'job-uid')?.workload.name).toBe('once');
+    expect(await registry.getSingleMetricAsString('tripline_agent_kube_pods')).toContain('state="deleted"} 1');
     clock += 61_000;
     expect(r.lookup(id(5), 'job-uid')).toBeUndefined();
   });
