@@ -84,6 +84,26 @@ describe('ingest server', () => {
     });
   });
 
+  it('keeps concurrent agents apart: each stream is applied in its own order under its own source', async () => {
+    const run = await ingest();
+    const agents = Array.from({ length: 20 }, () => agent(run.port));
+    agents.forEach((a, n) => {
+      for (let b = 1; b <= 10; b++) a.send(batchOf(b, 3, { from: b * 3, node: `node-${n}`, runId: `run-${n}` }));
+    });
+    await Promise.all(agents.map((a) => a.acked(10)));
+    for (const [n, a] of agents.entries()) {
+      expect(a.acks.map((k) => k.batchId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const mine = run.intake.applied.filter((b) => b.source.node === `node-${n}`);
+      expect(
+        mine.every((b) => b.source.agentRunId === `run-${n}` && b.events.every((e) => e.node === `node-${n}`)),
+      ).toBe(true);
+      expect(mine.map((b) => b.events[0]!.seq)).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    }
+    expect(await run.metric('tripline_collector_ingest_streams')).toBe(20);
+    expect(await run.metric('tripline_collector_ingest_batches_total')).toBe(200);
+    expect(await run.metric('tripline_collector_ingest_envelopes_total')).toBe(600);
+  });
+
   const truncated = encodeBatch(batchOf(1, 3)).subarray(0, 100);
   const cases: {
     name: string;
