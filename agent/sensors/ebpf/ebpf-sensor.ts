@@ -56,6 +56,8 @@ const BASE_BLIND_SPOTS = [
   'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
   'syscall numbers of 512 and above are not tracked',
+  'exec cwd, relative file paths and autobound listener ports are read from /proc when decoded: ' +
+    'for a process that already exited they stay empty, relative (resolved=false) or 0',
 ];
 const DROP_LOG_INTERVAL_MS = 10_000;
 const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat']);
