@@ -336,3 +336,33 @@ describe('malformed input', () => {
     ]);
   });
 });
+
+describe('with the file store', () => {
+  it('restarts from the data directory with its learned, approved and stable state', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createFileProfileStore } = await import('../../../../collector/profiles/file-profile-store.js');
+    const dir = await mkdtemp(join(tmpdir(), 'tripline-analyzer-'));
+    try {
+      const first = await make({ store: createFileProfileStore({ dir, log: silentLogger() }) });
+      await first.learn(exec('/bin/sh'), listen(8080));
+      await first.apply(exec('/bin/sh'));
+      await first.analyzer.approve(API_KEY, 'exec', '/usr/bin/env');
+      await first.analyzer.stop();
+      h = undefined;
+      const second = await make({ store: createFileProfileStore({ dir, log: silentLogger() }) });
+      const p = second.analyzer.getProfile(API_KEY)!;
+      expect(p.state).toBe('stable');
+      expect(p.items.map((i) => [i.key, i.origin]).sort()).toEqual([
+        ['/bin/sh', 'learned'],
+        ['/usr/bin/env', 'approved'],
+        ['tcp/8080', 'learned'],
+      ]);
+      await second.apply(exec('/usr/bin/env'), listen(8080), listen(31337 - 30000));
+      expect(second.findings.map((f) => f.key)).toEqual(['tcp/1337']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

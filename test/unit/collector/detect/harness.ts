@@ -71,7 +71,7 @@ export async function harness(
     policy?: Record<string, unknown>;
     enrich?: unknown;
     peers?: PeerDirectory;
-    store?: ReturnType<typeof memoryStore>;
+    store?: ProfileStore;
     analysis?: unknown;
   } = {},
 ): Promise<Harness> {
@@ -85,7 +85,8 @@ export async function harness(
   const config = parseAnalysisConfig(opts.analysis, problems);
   problems.throwIfAny();
   const findings: Finding[] = [];
-  const store = opts.store ?? memoryStore();
+  // A test passing its own store does not use the memory store's extras (saved, data).
+  const store = (opts.store ?? memoryStore()) as ReturnType<typeof memoryStore>;
   const registry = new Registry();
   const now = { ms: 1_000_000 };
   const analyzer = createAnalyzer({
