@@ -73,5 +73,3 @@ function isNum(v: unknown): v is number {
 function isStrings(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((s) => typeof s === 'string');
 }
-
-export type { ProfileItemSnapshot };
