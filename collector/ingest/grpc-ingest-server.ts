@@ -43,9 +43,11 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       srv.addService(ingestServiceDefinition, { stream: serve });
       const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
       const port = await new Promise<number>((resolve, reject) =>
-        srv.bindAsync(address, credentials, (err, boundPort) =>
-          err ? reject(new Error(`ingest cannot listen on ${address}: ${err.message}`)) : resolve(boundPort),
-        ),
+        srv.bindAsync(address, credentials, (err, boundPort) => {
+          if (!err) return resolve(boundPort);
+          srv.forceShutdown();
+          reject(new Error(`ingest cannot listen on ${address}: ${err.message}`));
+        }),
       );
       server = srv;
       stopping = false;

@@ -346,6 +346,13 @@ describe('ingest server', () => {
     await server.stop(0);
   });
 
+  it('says which address it could not bind', async () => {
+    const first = await ingest();
+    await expect(startIngest({ listen: `127.0.0.1:${first.port}` })).rejects.toThrow(
+      new RegExp(`ingest cannot listen on 127\\.0\\.0\\.1:${first.port}`),
+    );
+  });
+
   it('serves on IPv6 loopback', async () => {
     const run = await ingest({ listen: '[::1]:0' });
     const a = agent(run.port, { host: '[::1]' });
