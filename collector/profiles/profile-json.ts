@@ -6,7 +6,6 @@ import {
   ITEM_KINDS,
   type ItemKind,
   type ItemOrigin,
-  type ProfileItemSnapshot,
   type ProfileSnapshot,
   type ProfileState,
 } from '../../proto/profile.js';
