@@ -35,6 +35,17 @@ export function withBatchId(batchId: number, body: Uint8Array): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** The agent_run_id of a body (or a whole batch); '' when it has none. */
+export function runIdOf(body: Uint8Array): string {
+  const r = protobuf.Reader.create(body);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === TAG_RUN_ID) return r.string();
+    r.skipType(tag & 7);
+  }
+  return '';
+}
+
 /** Serialized envelope for one decoded event's wire form. */
 export function encodeEnvelope(env: tripline.v1.IEnvelope): Uint8Array {
   return tripline.v1.Envelope.encode(env).finish();

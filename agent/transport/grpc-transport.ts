@@ -8,6 +8,8 @@
  * order is kept and an outage costs disk, not events, until the spool's bound. When a
  * stream ends, every unacknowledged batch is written again on the next stream under a
  * new batch id (ids are per stream); the collector de-duplicates by run id and seq.
+ * A stream carries one agent run: batches recovered from an earlier run's spool go on
+ * their own stream, which is closed once they are acknowledged.
  *
  * Failures are classified by status: a rejected batch (INVALID_ARGUMENT) is dropped and
  * counted, credentials refused (UNAUTHENTICATED, PERMISSION_DENIED) back off at the
@@ -20,7 +22,7 @@ import type { Logger } from '../../lib/logger.js';
 import { INGEST_STREAM_PATH, ingestServiceDefinition, type BatchAck } from '../../proto/ingest-service.js';
 import type { CollectorConnectionConfig, SpoolConfig } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
-import { encodeBatchBody, withBatchId } from './batch-encoding.js';
+import { encodeBatchBody, runIdOf, withBatchId } from './batch-encoding.js';
 import { openSpool, type Spool } from './spool.js';
 import type { SendResult, Transport } from './transport.js';
 
@@ -37,6 +39,8 @@ export interface GrpcTransportOptions {
 
 interface InFlight {
   readonly body: Buffer;
+  /** agent_run_id inside the body (an earlier run's for batches recovered from the spool). */
+  readonly runId: string;
   /** Also held in the spool, which must be told when it is acknowledged. */
   readonly fromSpool: boolean;
   /** Id on the current stream; 0 while not written on it. */
@@ -82,6 +86,8 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
   let client: grpc.Client | undefined;
   let spool: Spool | undefined;
   let call: grpc.ClientDuplexStream<Buffer, BatchAck> | undefined;
+  /** The run whose batches the current stream carries; set by its first batch. */
+  let streamRunId: string | undefined;
   const window: InFlight[] = [];
   /** window[0..written) are written on the current stream. */
   let written = 0;
@@ -109,12 +115,20 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
   function pump(): void {
     while (spool && spool.unread > 0 && window.length < cfg.maxInflightBatches) {
       const body = spool.read();
-      if (body) window.push({ body, fromSpool: true, batchId: 0, writtenAt: 0 });
+      if (body) window.push({ body, runId: runIdOf(body), fromSpool: true, batchId: 0, writtenAt: 0 });
     }
     updateSpoolGauge();
     if (!call) return;
     while (written < window.length && writable) {
-      const b = window[written++]!;
+      const b = window[written]!;
+      if (streamRunId !== undefined && b.runId !== streamRunId) {
+        // The collector binds a stream to one agent run: once the other run's batches
+        // are all acknowledged, close this stream and carry on on a fresh one.
+        if (written === 0) switchStream();
+        return;
+      }
+      streamRunId = b.runId;
+      written++;
       b.batchId = ++nextBatchId;
       b.writtenAt = Date.now();
       metrics.batchesSent.inc();
@@ -197,7 +211,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
     );
   }
 
-  function openStream(): void {
+  function openStream(isRunSwitch = false): void {
     if (closed || call || !client) return;
     const metadata = new grpc.Metadata();
     try {
@@ -210,7 +224,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
       scheduleReconnect();
       return;
     }
-    if (streams++ > 0) metrics.reconnects.inc();
+    if (streams++ > 0 && !isRunSwitch) metrics.reconnects.inc();
     const c = client.makeBidiStreamRequest<Buffer, BatchAck>(
       INGEST_STREAM_PATH,
       (b) => b,
@@ -219,6 +233,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
       {},
     );
     call = c;
+    streamRunId = undefined;
     writable = true;
     c.on('data', (ack: BatchAck) => onAck(c, ack));
     c.on('drain', () => {
@@ -230,6 +245,13 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
     c.on('error', () => {});
     c.on('status', (s: grpc.StatusObject) => onStreamEnd(c, s.code, s.details));
     pump();
+  }
+
+  function switchStream(): void {
+    const old = call;
+    call = undefined;
+    old?.end();
+    openStream(true);
   }
 
   function checkAckTimeout(): void {
@@ -279,7 +301,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
         batch.report,
       );
       if (window.length < cfg.maxInflightBatches && !(spool && spool.unread > 0)) {
-        window.push({ body, fromSpool: false, batchId: 0, writtenAt: 0 });
+        window.push({ body, runId: opts.agentRunId, fromSpool: false, batchId: 0, writtenAt: 0 });
         pump();
         return { status: 'success' };
       }

@@ -2,7 +2,8 @@
  * A minimal real gRPC ingest server on loopback (grpc-js, the shared service definition)
  * for agent transport tests: it records every batch it receives, acknowledges it (or
  * answers as the test says), and can be stopped and started again on the same port to
- * play a collector outage.
+ * play a collector outage. Like the collector, it fails a stream with INVALID_ARGUMENT
+ * when batch ids do not increase or the agent run id changes within it.
  */
 import * as grpc from '@grpc/grpc-js';
 import { eventFromWire, reportFromWire, tripline } from '../../proto/codec.js';
@@ -62,6 +63,8 @@ export async function startIngestServer(opts: IngestServerOptions = {}, port = 0
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'bad token' });
       return;
     }
+    let lastBatchId = 0;
+    let runId: string | undefined;
     call.on('data', (bytes: Buffer) => {
       let batch: ReceivedBatch;
       try {
@@ -82,6 +85,13 @@ export async function startIngestServer(opts: IngestServerOptions = {}, port = 0
         call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: String(err) });
         return;
       }
+      // The collector's stream contract: increasing batch ids, one agent run per stream.
+      if (batch.batchId <= lastBatchId || (runId !== undefined && batch.agentRunId !== runId)) {
+        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'batch out of order or from another run' });
+        return;
+      }
+      lastBatchId = batch.batchId;
+      runId = batch.agentRunId;
       batches.push(batch);
       const answer = opts.answer?.(batch) ?? 'ack';
       if (answer === 'ack') call.write({ batchId: batch.batchId, accepted: batch.events.length, rejected: 0 });

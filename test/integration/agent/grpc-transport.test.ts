@@ -36,7 +36,7 @@ async function server(opts: Parameters<typeof startIngestServer>[0] = {}): Promi
 
 function transport(
   address: string,
-  over: { collector?: Partial<CollectorConnectionConfig>; spool?: Partial<SpoolConfig> } = {},
+  over: { collector?: Partial<CollectorConnectionConfig>; spool?: Partial<SpoolConfig>; agentRunId?: string } = {},
 ): { t: Transport; registry: Registry } {
   const registry = new Registry();
   const t = createGrpcTransport({
@@ -49,7 +49,7 @@ function transport(
       ...over.collector,
     },
     spool: { ...DEFAULTS.spool, dir: '', ...over.spool },
-    agentRunId: 'run-test',
+    agentRunId: over.agentRunId ?? 'run-test',
     metrics: createAgentMetrics(registry),
     log: silentLogger(),
   });
@@ -244,12 +244,19 @@ describe('gRPC transport against a real ingest server on loopback', () => {
     for (let i = 0; i < 20; i++) expect(before.t.send(batchOf(5)).status).toBe('success');
     await before.t.stop(50);
     await s.start();
-    const after = transport(s.address, { spool });
+    const after = transport(s.address, { spool, agentRunId: 'run-after-restart' });
     await after.t.start();
-    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 100, {
-      what: 'all 100 events after the restart',
+    // The new run's own batches follow the recovered ones, on a stream of their own.
+    expect(after.t.send(batchOf(5)).status).toBe('success');
+    await waitFor(() => new Set(s.events().map((e) => e.seq)).size === 105, {
+      what: 'all 105 events after the restart',
     });
-    expect([...new Set(s.events().map((e) => e.seq))].sort((a, b) => a - b)).toEqual(seqRange(first, first + 99));
+    expect([...new Set(s.events().map((e) => e.seq))].sort((a, b) => a - b)).toEqual(seqRange(first, first + 104));
+    const streamsOf = (run: string) => new Set(s.batches.filter((b) => b.agentRunId === run).map((b) => b.stream));
+    const oldRun = streamsOf('run-test');
+    expect([...streamsOf('run-after-restart')].some((st) => oldRun.has(st))).toBe(false);
+    expect(await metric(after.registry, 'tripline_agent_batches_dropped_total')).not.toContain('rejected');
+    expect(await metric(after.registry, 'tripline_agent_transport_errors_total')).not.toContain('invalid_argument');
   });
 
   it('restarts a stream whose acknowledgements stop coming, and resends on the new one', async () => {

@@ -203,7 +203,9 @@ describe('pipeline', () => {
       recordingTransport(() => answer),
     );
     s.p.emit(exec(4, '/bin/a'));
-    await new Promise((r) => setTimeout(r, BASE.batchMaxDelayMs + 50));
+    await vi.waitFor(async () =>
+      expect(await s.registry.getSingleMetricAsString('tripline_agent_events_dropped_total')).toContain('spool_full'),
+    );
     answer = { status: 'success' };
     s.p.emit(exec(4, '/bin/b'));
     await s.p.stop();
@@ -259,7 +261,7 @@ describe('pipeline', () => {
     s.p.emit(exec(5, '/bin/b'));
     expect(s.p.depth).toBe(2);
     release(known);
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(s.events()).toHaveLength(2));
     expect(s.events().map((e) => [e.process.exe, e.container.workload?.name])).toEqual([
       ['/bin/a', 'api'],
       ['/bin/b', 'api'],
