@@ -3,6 +3,7 @@
  * a result instead of throwing: malformed input is normal at a network edge.
  */
 import { isIP } from 'node:net';
+import './protobuf-runtime.js';
 import { tripline } from './gen/tripline.js';
 import type {
   ContainerInfo,

@@ -3,6 +3,7 @@
  * protobufjs code (no runtime .proto loading). Agents and the collector both use it.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import './protobuf-runtime.js';
 import { tripline } from './gen/tripline.js';
 
 export type EventBatch = tripline.v1.EventBatch;
