@@ -325,19 +325,30 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     });
   }
 
+  /**
+   * Applies a person's edit and saves the profile before resolving. The save joins the
+   * flush chain so writes of one profile never race: an older flush snapshot cannot land
+   * on disk after the edit.
+   */
   async function edit(key: string, change: (p: Profile, nowMs: number) => EditResult | void): Promise<TuningResult> {
     const entry = entries.get(key);
     if (!entry) return { ok: false, error: 'not-found' };
     const r = change(entry.profile, clock());
     if (r && r !== 'ok') return { ok: false, error: r };
-    const snap = toSnapshot(entry.profile);
-    try {
+    let snap = toSnapshot(entry.profile);
+    const save = async (): Promise<void> => {
+      snap = toSnapshot(entry.profile);
       await store.save([snap]);
+      entry.savedRevision = snap.revision;
+    };
+    const saved = flushChain.then(save, save);
+    flushChain = saved.catch(() => undefined);
+    try {
+      await saved;
     } catch (err) {
       log.warn({ err, profile: key }, 'saving an edited profile failed; it is retried at the next flush');
       return { ok: false, error: 'not-saved', detail: (err as Error).message };
     }
-    entry.savedRevision = Math.max(entry.savedRevision, snap.revision);
     return { ok: true, profile: snap };
   }
 

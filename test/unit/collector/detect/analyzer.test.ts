@@ -366,3 +366,19 @@ describe('with the file store', () => {
     }
   });
 });
+
+describe('edits racing a flush', () => {
+  it('never lets an older flush snapshot land after an approval', async () => {
+    const x = await make();
+    await x.apply(exec('/bin/sh'));
+    x.store.delayNextMs = 30;
+    const flushing = x.analyzer.flush();
+    // Let the flush take its snapshot and start its (slow) save before the edit.
+    await new Promise((r) => setImmediate(r));
+    const approving = x.analyzer.approve(API_KEY, 'exec', '/usr/bin/env');
+    await Promise.all([flushing, approving]);
+    expect(x.store.data.get(API_KEY)!.items.map((i) => i.key)).toContain('/usr/bin/env');
+    const revisions = x.store.saved.flat().map((p) => p.revision);
+    expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+  });
+});

@@ -26,12 +26,19 @@ export const FAST_LEARNING = { minDuration: '10s', stableFor: '5s', maxDuration:
 /** A ProfileStore in memory that records every save. */
 export function memoryStore(
   initial: ProfileSnapshot[] = [],
-): ProfileStore & { saved: ProfileSnapshot[][]; data: Map<string, ProfileSnapshot>; failNext: number } {
+): ProfileStore & {
+  saved: ProfileSnapshot[][];
+  data: Map<string, ProfileSnapshot>;
+  failNext: number;
+  delayNextMs: number;
+} {
   const data = new Map(initial.map((p) => [p.key, p]));
   const store = {
     data,
     saved: [] as ProfileSnapshot[][],
     failNext: 0,
+    /** Delays the next save only, so a later save could overtake it. */
+    delayNextMs: 0,
     async loadAll() {
       return [...data.values()];
     },
@@ -40,7 +47,11 @@ export function memoryStore(
         store.failNext--;
         throw new Error('disk full');
       }
-      store.saved.push([...ps]);
+      const copy = [...ps];
+      const delay = store.delayNextMs;
+      store.delayNextMs = 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      store.saved.push(copy);
       for (const p of ps) data.set(p.key, p);
     },
     async remove(key: string) {
