@@ -9,6 +9,8 @@ import { asObject, checkKeys } from '../policy/policy-config.js';
 export interface KubeCollectorConfig {
   /** "in-cluster" (the pod's service-account credentials) or a kubeconfig file path. */
   readonly kubeconfig: string;
+  /** Cluster name in workload keys; must equal the agents' `agent.cluster`. */
+  readonly cluster: string;
   /** The collector's namespace: home of the cluster-default RuntimePolicy `default` and of host workloads' baselines. */
   readonly namespace: string;
   /** Service accounts whose tokens identify agents, as "system:serviceaccount:<ns>:<name>". */
@@ -28,6 +30,7 @@ export interface KubeCollectorConfig {
 
 const KEYS = [
   'kubeconfig',
+  'cluster',
   'namespace',
   'agentServiceAccounts',
   'tokenAudience',
@@ -54,6 +57,9 @@ export function parseKubeCollectorConfig(
   const kubeconfig = o.kubeconfig ?? 'in-cluster';
   if (typeof kubeconfig !== 'string' || kubeconfig === '')
     problems.add(`${path}.kubeconfig`, 'must be "in-cluster" or a kubeconfig file path');
+  const cluster = o.cluster ?? 'default';
+  if (typeof cluster !== 'string' || !DNS_LABEL.test(cluster))
+    problems.add(`${path}.cluster`, "must be a lowercase DNS label (the agents' agent.cluster)");
   const namespace = o.namespace ?? env.POD_NAMESPACE ?? 'tripline';
   if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))
     problems.add(`${path}.namespace`, 'must be a namespace name');
@@ -95,6 +101,7 @@ export function parseKubeCollectorConfig(
   if (initialMs > maxMs) problems.add(`${path}.watchBackoff.initial`, 'must not exceed max');
   return Object.freeze({
     kubeconfig: String(kubeconfig),
+    cluster: String(cluster),
     namespace: ns,
     agentServiceAccounts: Object.freeze(accounts),
     tokenAudience: String(audience),

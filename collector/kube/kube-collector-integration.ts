@@ -33,8 +33,6 @@ export interface KubeCollectorIntegration {
 export interface KubeCollectorIntegrationOptions {
   readonly kubeConfig: KubeConfig;
   readonly config: KubeCollectorConfig;
-  /** Cluster name in workload keys (the agents' `agent.cluster`). */
-  readonly cluster: string;
   /** The config file's policy (createStaticPolicySource). */
   readonly basePolicy: PolicySource;
   readonly log: Logger;
@@ -53,7 +51,7 @@ export function createKubeCollectorIntegration(opts: KubeCollectorIntegrationOpt
   });
   const peers = createKubePeerDirectory({
     kubeConfig,
-    cluster: opts.cluster,
+    cluster: config.cluster,
     policies,
     watchBackoff: config.watchBackoff,
     log,

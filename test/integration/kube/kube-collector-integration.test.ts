@@ -44,13 +44,12 @@ describe('collector Kubernetes integration against the fake API server', () => {
     );
     api.addToken('agent', { username: 'system:serviceaccount:sec:tripline-agent', audiences: ['tripline'] });
     const problems = new Problems();
-    const config = parseKubeCollectorConfig({}, problems, 'kubernetes', { POD_NAMESPACE: 'sec' });
+    const config = parseKubeCollectorConfig({ cluster: 'prod' }, problems, 'kubernetes', { POD_NAMESPACE: 'sec' });
     const basePolicy = createStaticPolicySource(parsePolicyConfig({ defaultTier: 'public' }, problems));
     problems.throwIfAny();
     kube = createKubeCollectorIntegration({
       kubeConfig: api.kubeConfig(),
       config,
-      cluster: 'prod',
       basePolicy,
       log: silentLogger(),
       registry: new Registry(),

@@ -323,8 +323,11 @@ describe('deploy/ manifests', () => {
     const agent = parseYaml(data['agent.yaml']!) as Record<string, unknown>;
     const collector = parseYaml(data['collector.yaml']!) as Record<string, unknown>;
     const problems = new Problems();
-    const agentConfig = parseAgentConfig(agent['agent'], problems);
-    const resolver = parseKubePodResolverConfig(agent['kubernetes'], problems, 'kubernetes', { NODE_NAME: 'node-1' });
+    // agent.kubernetes is the pod resolver's section; the agent's own parser reads the rest.
+    const { kubernetes: agentKube, ...agentSection } = agent['agent'] as Record<string, unknown>;
+    const agentConfig = parseAgentConfig(agentSection, problems);
+    const resolver = parseKubePodResolverConfig(agentKube, problems, 'agent.kubernetes', { NODE_NAME: 'node-1' });
+    expect(agentKube).toBeDefined();
     const collectorConfig = parseCollectorConfig(collector, problems);
     const kube = parseKubeCollectorConfig(collector['kubernetes'], problems, 'kubernetes', {
       POD_NAMESPACE: 'tripline',
@@ -338,6 +341,7 @@ describe('deploy/ manifests', () => {
     expect(collectorConfig.api.port).toBe(7680);
     expect(kube.agentServiceAccounts).toEqual(['system:serviceaccount:tripline:tripline-agent']);
     expect(kube.tokenAudience).toBe('tripline');
+    expect(kube.cluster).toBe(agentConfig.cluster);
   });
 
   it('the example overlay pins images to its registry and keeps everything else', () => {

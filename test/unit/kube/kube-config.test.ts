@@ -76,6 +76,7 @@ describe('kubernetes config sections', () => {
         tokenCacheTtl: 'forever',
         tokenCacheMax: 0,
         baselineWriteConcurrency: 1.5,
+        cluster: 'Prod!',
         typo: true,
       },
       problems,
@@ -91,6 +92,7 @@ describe('kubernetes config sections', () => {
       'k8s.tokenCacheTtl',
       'k8s.tokenCacheMax',
       'k8s.baselineWriteConcurrency',
+      'k8s.cluster',
       'k8s.typo',
     ]) {
       expect(text).toContain(`${path}:`);
