@@ -318,7 +318,8 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
 
     async stop(timeoutMs = 5_000) {
       if (closed) return;
-      if (window.length > 0 && call) {
+      // Waiting only helps while the collector answers; otherwise the spool keeps the window.
+      if (window.length > 0 && call && !failing) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, timeoutMs);
           drainedWaiters.push(() => {
