@@ -121,6 +121,11 @@ export class ConfigReader {
     return n;
   }
 
+  /** Accepts `key` without reading it: another module's parser owns that sub-section. */
+  owned(key: string): void {
+    this.seen.add(key);
+  }
+
   /** Reports keys present in the object that no reader asked for (typos, stale options). */
   rejectUnknown(): void {
     for (const key of Object.keys(this.obj)) {

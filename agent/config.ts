@@ -201,6 +201,8 @@ export function parseAgentConfig(raw: unknown, problems: Problems, path = 'agent
   if ((ringBufferBytes & (ringBufferBytes - 1)) !== 0 || ringBufferBytes % 4096 !== 0) {
     r.bad('ringBufferBytes', 'must be a power of two and a multiple of 4096', undefined);
   }
+  // The pod resolver's section (agent.kubernetes) is read by its own parser.
+  r.owned('kubernetes');
   const metricsListen = r.string('metricsListen', '127.0.0.1:9464');
   // Port 0 picks a free port (tests, several agents on one host).
   const mp = hostPortProblem(metricsListen, 0);

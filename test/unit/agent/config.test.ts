@@ -105,6 +105,12 @@ describe('parseAgentConfig', () => {
     expect(problems.all.find((p) => p.startsWith('agent.colector'))).toContain('not a known option');
   });
 
+  it('leaves agent.kubernetes to the pod resolver’s parser', () => {
+    const problems = new Problems();
+    parseAgentConfig({ kubernetes: { nodeName: 'n1' } }, problems);
+    expect(problems.all).toEqual([]);
+  });
+
   it('rejects a section that is not an object', () => {
     const problems = new Problems();
     parseAgentConfig({ pipeline: [1, 2] }, problems);
