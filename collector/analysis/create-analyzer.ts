@@ -95,6 +95,14 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   const config = opts.config ?? parseAnalysisConfig(undefined, new Problems());
   const persistEveryMs = opts.persistEveryMs ?? config.persistEveryMs;
   const registry = createRuleRegistry(opts.rules ?? createDefaultRules());
+  // Rule lists by item kind, resolved once: the hot path indexes a record, no Map lookup.
+  const rulesFor: Readonly<Record<ItemKind, readonly Rule[]>> = {
+    exec: registry.forKind('exec'),
+    syscall: registry.forKind('syscalls'),
+    file: registry.forKind('file'),
+    listen: registry.forKind('listen'),
+    egress: registry.forKind('connect'),
+  };
   const keys = createItemKeys(config.ephemeralPortMin);
   const written = createWrittenPaths({
     maxPathsPerContainer: config.writtenPathsPerContainer,
@@ -216,7 +224,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     let found = p.items[kind].get(key);
     if (found === undefined && p.globKeys[kind].length > 0) found = globLookup(p, kind, key);
     if (entry.policy.mode === 'detect') {
-      const rules = registry.forKind(en.event.kind);
+      const rules = rulesFor[kind];
       if (rules.length > 0) {
         ctx.itemKind = kind;
         ctx.itemKey = key;
