@@ -147,10 +147,16 @@ export function createContainerResolver(opts: ContainerResolverOptions): Contain
       const r = cache.get(cgroupId);
       const waitFor = opts.podResolver?.waitFor;
       if (!r || !r.provisional || !waitFor) return undefined;
-      return waitFor
-        .call(opts.podResolver, r.containerId, r.podUid, timeoutMs)
+      // The PodResolver promises to answer within timeoutMs; held events must not depend
+      // on that promise being kept.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs + 100, undefined);
+      });
+      return Promise.race([waitFor.call(opts.podResolver, r.containerId, r.podUid, timeoutMs), deadline])
         .then((pod) => upgrade(cgroupId, cache.get(cgroupId) ?? r, pod))
-        .catch(() => r);
+        .catch(() => r)
+        .finally(() => clearTimeout(timer));
     },
     close() {
       clearInterval(sweep);

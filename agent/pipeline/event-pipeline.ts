@@ -149,8 +149,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       }
       enqueue(e, r);
     } catch (err) {
-      // emit must never throw into the sensor's read loop.
-      log.error({ err }, 'pipeline failed on an event');
+      // emit must never throw into the sensor's read loop; the drop is logged per burst.
+      log.debug({ err }, 'pipeline failed on an event');
       drop(e.container?.cgroupId ?? UNATTRIBUTED, e.kind, 'decode_error');
     }
   }

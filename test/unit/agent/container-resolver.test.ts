@@ -100,6 +100,18 @@ describe('container resolver', () => {
     }
   });
 
+  it('settles with the provisional identity when the pod resolver never answers', async () => {
+    const id = mk(CTR);
+    const r = resolverWith({ lookup: () => undefined, waitFor: () => new Promise(() => {}) });
+    try {
+      r.resolve(id);
+      const settled = await r.settle(id, 10);
+      expect(settled).toMatchObject({ provisional: true, workload: { kind: 'Pod', name: UID } });
+    } finally {
+      r.close();
+    }
+  });
+
   it('finds a cgroup created after the first walk by walking again on a miss', () => {
     mk('system.slice');
     const r = resolverWith();
