@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Problems } from '../lib/config-problems.js';
 import { parseAgentConfig, type AgentConfig } from '../agent/config.js';
 import { parseEbpfSensorConfig, type EbpfSensorConfig } from '../agent/sensors/ebpf/ebpf-sensor-config.js';
+import { parseKubePodResolverConfig, type KubePodResolverConfig } from '../agent/kube/kube-pod-resolver-config.js';
 import { parseCollectorConfig, type CollectorConfig } from '../collector/collector-config.js';
 import { loadRawConfig, section, type RawConfig } from './config-source.js';
 
@@ -16,11 +17,13 @@ export interface TriplineConfig {
   readonly dataDir: string;
   readonly logLevel: string;
   readonly agent: AgentConfig;
+  /** Present when the agent resolves pods through the Kubernetes API (`agent.kubernetes`). */
+  readonly agentKubernetes: KubePodResolverConfig | undefined;
   readonly sensor: EbpfSensorConfig;
   readonly collector: CollectorConfig;
 }
 
-const COLLECTOR_KEYS = ['ingest', 'api', 'policy', 'enrich', 'analysis', 'incidents', 'sinks'];
+const COLLECTOR_KEYS = ['ingest', 'api', 'policy', 'enrich', 'analysis', 'incidents', 'sinks', 'kubernetes'];
 const TOP_KEYS = new Set(['dataDir', 'logLevel', 'agent', 'sensor', ...COLLECTOR_KEYS]);
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -48,15 +51,14 @@ export function loadTriplineConfig(inputs: ConfigInputs): TriplineConfig {
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
     problems.add('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const agentRaw = section(raw, 'agent', problems);
+  const { kubernetes: agentKubeRaw, ...agentRaw } = section(raw, 'agent', problems);
   // The spool lives in the data dir unless the agent section says otherwise.
   const spool = (agentRaw.spool ?? {}) as RawConfig;
-  const agent = parseAgentConfig(
-    { ...agentRaw, spool: { dir: join(String(dataDir), 'spool'), ...spool } },
-    problems,
-  );
+  const agent = parseAgentConfig({ ...agentRaw, spool: { dir: join(String(dataDir), 'spool'), ...spool } }, problems);
+  const agentKubernetes =
+    agentKubeRaw === undefined ? undefined : parseKubePodResolverConfig(agentKubeRaw, problems, 'agent.kubernetes', inputs.env);
   const sensor = parseEbpfSensorConfig(section(raw, 'sensor', problems).ebpf, problems, 'sensor.ebpf');
-  const collector = parseCollectorConfig(raw, problems);
+  const collector = parseCollectorConfig(raw, problems, inputs.env);
   problems.throwIfAny();
-  return Object.freeze({ dataDir: String(dataDir), logLevel: String(logLevel), agent, sensor, collector });
+  return Object.freeze({ dataDir: String(dataDir), logLevel: String(logLevel), agent, agentKubernetes, sensor, collector });
 }

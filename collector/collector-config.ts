@@ -8,6 +8,7 @@ import { parseEnrichConfig, type EnrichConfig } from './enrich/enrich-config.js'
 import { parseIncidentPipelineConfig, type IncidentPipelineConfig } from './incidents/incident-pipeline-config.js';
 import { parseIngestConfig, parseListenAddress, type IngestConfig } from './ingest/ingest-config.js';
 import { parsePolicyConfig, type PolicyConfig } from './policy/policy-config.js';
+import { parseKubeCollectorConfig, type KubeCollectorConfig } from './kube/kube-collector-config.js';
 import type { BaseSinkConfig } from './sinks/sink-config.js';
 import { parseSinkConfigs } from './sinks/sink-catalog.js';
 
@@ -28,6 +29,8 @@ export interface CollectorConfig {
   readonly analysis: AnalysisConfig;
   readonly incidents: IncidentPipelineConfig;
   readonly sinks: readonly BaseSinkConfig[];
+  /** Present when the collector runs in a cluster: baselines and policies in the API server, TokenReview for agents. */
+  readonly kubernetes: KubeCollectorConfig | undefined;
 }
 
 function parseApiConfig(raw: unknown, problems: Problems): ApiConfig {
@@ -46,7 +49,7 @@ function parseApiConfig(raw: unknown, problems: Problems): ApiConfig {
 }
 
 /** Reads every collector section of the raw config tree. */
-export function parseCollectorConfig(raw: Record<string, unknown>, problems: Problems): CollectorConfig {
+export function parseCollectorConfig(raw: Record<string, unknown>, problems: Problems, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   return Object.freeze({
     ingest: parseIngestConfig(raw.ingest, problems),
     api: parseApiConfig(raw.api, problems),
@@ -55,5 +58,6 @@ export function parseCollectorConfig(raw: Record<string, unknown>, problems: Pro
     analysis: parseAnalysisConfig(raw.analysis, problems),
     incidents: parseIncidentPipelineConfig(raw.incidents, problems),
     sinks: parseSinkConfigs(raw.sinks, problems),
+    kubernetes: raw.kubernetes === undefined ? undefined : parseKubeCollectorConfig(raw.kubernetes, problems, 'kubernetes', env),
   });
 }

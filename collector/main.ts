@@ -12,10 +12,11 @@ import { createApiServer } from './api/api-server.js';
 import type { ComponentHealth } from './api/api-operations.js';
 import { createStaticEnricher } from './enrich/static-enricher.js';
 import type { Intake } from './enrich/intake.js';
-import type { PeerDirectory } from './enrich/peer-directory.js';
 import { createIncidentPipeline } from './incidents/create-incident-pipeline.js';
 import type { AgentAuthenticator } from './ingest/agent-authenticator.js';
 import { createIngestServer } from './ingest/grpc-ingest-server.js';
+import { createKubeCollectorIntegration } from './kube/kube-collector-integration.js';
+import { loadKubeConfig } from '../agent/kube/kube-config.js';
 import { createStaticTokenAuthenticator } from './ingest/static-token-authenticator.js';
 import { createStaticPolicySource } from './policy/static-policy-source.js';
 import type { PolicySource } from './policy/policy.js';
@@ -33,14 +34,6 @@ export interface CollectorDeps {
   readonly extraSinks?: readonly Sink[];
   /** Agent tokens accepted besides the configured ones (the local agent of `tripline up`). */
   readonly agentTokens?: readonly string[];
-  /** Cluster integrations; absent = embedded defaults (file store, config policy, static tokens). */
-  readonly cluster?: {
-    readonly store: ProfileStore;
-    readonly policies: PolicySource;
-    readonly peers: PeerDirectory;
-    readonly authenticator: AgentAuthenticator;
-    readonly stop: () => Promise<void>;
-  };
 }
 
 export interface RunningCollector {
@@ -56,11 +49,24 @@ const INGEST_GRACE_MS = 5_000;
 
 export async function startCollector(config: CollectorConfig, deps: CollectorDeps): Promise<RunningCollector> {
   const { log, registry, dataDir } = deps;
-  const policies = deps.cluster?.policies ?? createStaticPolicySource(config.policy);
-  const store = deps.cluster?.store ?? createFileProfileStore({ dir: join(dataDir, 'profiles'), log, registry });
+  const configPolicy = createStaticPolicySource(config.policy);
+  // In a cluster the API server holds baselines and policies and vouches for agents;
+  // the embedded default keeps them in the data dir and config file.
+  const kube = config.kubernetes
+    ? createKubeCollectorIntegration({
+        kubeConfig: loadKubeConfig(config.kubernetes.kubeconfig),
+        config: config.kubernetes,
+        basePolicy: configPolicy,
+        log,
+        registry,
+      })
+    : undefined;
+  await kube?.start();
+  const policies: PolicySource = kube?.policies ?? configPolicy;
+  const store: ProfileStore = kube?.profiles ?? createFileProfileStore({ dir: join(dataDir, 'profiles'), log, registry });
   const sinks = [...(deps.extraSinks ?? []), ...createSinks(config.sinks, { log, registry })];
   const incidents = createIncidentPipeline({ log, registry, dataDir, sinks, config: config.incidents });
-  const enricher = createStaticEnricher({ config: config.enrich, policies, peers: deps.cluster?.peers });
+  const enricher = createStaticEnricher({ config: config.enrich, policies, peers: kube?.peers });
   const analyzer = createAnalyzer({ log, registry, enricher, policies, store, findings: incidents, config: config.analysis });
   // An agent's batch is acknowledged only once its incidents are durable in the outbox.
   const intake: Intake = {
@@ -70,8 +76,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     },
     applyReport: (report, source) => analyzer.applyReport(report, source),
   };
-  const authenticator =
-    deps.cluster?.authenticator ??
+  const authenticator: AgentAuthenticator =
+    kube?.authenticator ??
     createStaticTokenAuthenticator([...config.ingest.tokens, ...(deps.agentTokens ?? [])], {
       tokenFile: config.ingest.tokenFile,
       log,
@@ -117,7 +123,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       await analyzer.stop();
       await incidents.stop();
       await store.close();
-      await deps.cluster?.stop();
+      await kube?.stop();
       log.info('collector stopped');
     },
   };

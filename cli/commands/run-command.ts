@@ -9,6 +9,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRootLogger, type Logger } from '../../lib/logger.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { startAgent } from '../../agent/main.js';
+import { loadKubeConfig } from '../../agent/kube/kube-config.js';
+import { createKubePodResolver, type KubePodResolver } from '../../agent/kube/kube-pod-resolver.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { createReplaySensor } from '../../agent/sensors/replay/replay-sensor.js';
 import type { Sensor } from '../../agent/sensors/sensor.js';
@@ -88,21 +90,25 @@ export async function runUp(config: TriplineConfig, flags: RunFlags): Promise<vo
     agentTokens: [agentToken],
   });
   let agent;
+  let podResolver: KubePodResolver | undefined;
   try {
+    podResolver = await podResolverFor(config, log, registry);
     const address = `${config.collector.ingest.host.includes(':') ? `[${config.collector.ingest.host}]` : config.collector.ingest.host}:${collector.ingestPort}`;
     agent = await startAgent(withCollector(config.agent, address, agentToken), {
       log,
       registry,
       sensor: sensorFor(config, flags, log, registry),
+      podResolver,
       serveMetrics: false,
     });
   } catch (err) {
+    await podResolver?.stop();
     await collector.stop();
     throw err;
   }
   const api = `http://${config.collector.api.host}:${collector.apiPort}`;
   log.info({ api, dataDir: config.dataDir }, `tripline is up: API and /metrics on ${api}; incidents print here. Ctrl-C stops.`);
-  await onSignals(log, [agent, collector]);
+  await onSignals(log, [agent, ...(podResolver ? [podResolver] : []), collector]);
 }
 
 export async function runCollector(config: TriplineConfig): Promise<void> {
@@ -111,16 +117,33 @@ export async function runCollector(config: TriplineConfig): Promise<void> {
   await onSignals(log, [collector]);
 }
 
+/** The node-local pod informer, when `agent.kubernetes` is configured; started before the sensor. */
+async function podResolverFor(config: TriplineConfig, log: Logger, registry: Registry): Promise<KubePodResolver | undefined> {
+  const kube = config.agentKubernetes;
+  if (!kube) return undefined;
+  const resolver = createKubePodResolver({
+    kubeConfig: loadKubeConfig(kube.kubeconfig),
+    config: kube,
+    cluster: config.agent.cluster,
+    log,
+    registry,
+  });
+  await resolver.start();
+  return resolver;
+}
+
 export async function runAgent(config: TriplineConfig, flags: RunFlags): Promise<void> {
   const { log, registry } = setup(config);
   const agentConfig = flags.collector
     ? { ...config.agent, collector: { ...config.agent.collector, address: flags.collector } }
     : config.agent;
+  const podResolver = await podResolverFor(config, log, registry);
   const agent = await startAgent(agentConfig, {
     log,
     registry,
     sensor: sensorFor(config, flags, log, registry),
     transport: flags.print ? createPrintTransport({ out: process.stdout, log }) : undefined,
+    podResolver,
   });
-  await onSignals(log, [agent]);
+  await onSignals(log, [agent, ...(podResolver ? [podResolver] : [])]);
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadTriplineConfig } from '../../../cli/tripline-config.js';
 import { ConfigError } from '../../../lib/config-problems.js';
 
@@ -26,6 +27,20 @@ describe('tripline.yaml', () => {
     // The example names secret files that exist only in a deployment; everything else must parse.
     const problems = problemsOf(readFileSync(join(ROOT, 'docs/tripline.example.yaml'), 'utf8'));
     expect(problems.filter((p) => !/hmacSecretFile: cannot be read/.test(p))).toEqual([]);
+  });
+
+  it('accepts the agent and collector configs the Kubernetes deployment ships', () => {
+    const configMap = parseYaml(readFileSync(join(ROOT, 'deploy/base/config/configmap.yaml'), 'utf8')) as {
+      data: Record<string, string>;
+    };
+    const env = { NODE_NAME: 'node-1', POD_NAMESPACE: 'tripline', TRIPLINE_DATA_DIR: dir };
+    const load = (name: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, configMap.data[name]!);
+      return loadTriplineConfig({ file, env });
+    };
+    expect(load('agent.yaml').agentKubernetes?.nodeName).toBe('node-1');
+    expect(load('collector.yaml').collector.kubernetes?.kubeconfig).toBe('in-cluster');
   });
 
   it('lists every problem in every section at once', () => {
