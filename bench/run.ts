@@ -26,6 +26,7 @@ const BENCHMARKS: ReadonlyArray<{ file: string; root?: boolean }> = [
   { file: 'detect/detect.bench.ts' },
   { file: 'ingest/ingest.bench.ts' },
   { file: 'incidents/incidents-bench.ts' },
+  { file: 'e2e/latency.bench.ts', root: true },
 ];
 
 const filter = process.argv.slice(2);
