@@ -29,6 +29,26 @@ const BENCHMARKS: ReadonlyArray<{ file: string; root?: boolean }> = [
   { file: 'e2e/latency.bench.ts', root: true },
 ];
 
+/** A benchmark prints one JSON document (possibly pretty-printed) or one JSON object per line. */
+function parseResults(stdout: string): unknown[] {
+  const start = stdout.indexOf('{');
+  if (start >= 0) {
+    try {
+      return [JSON.parse(stdout.slice(start)) as unknown];
+    } catch {
+      // not one document: fall through to one object per line
+    }
+  }
+  return stdout.split('\n').flatMap((line) => {
+    if (!line.trim().startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as unknown];
+    } catch {
+      return [];
+    }
+  });
+}
+
 const filter = process.argv.slice(2);
 const isRoot = process.getuid?.() === 0;
 const results: Record<string, unknown> = {
@@ -48,14 +68,7 @@ for (const b of BENCHMARKS) {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  const lines = run.stdout.split('\n').filter((l) => l.trim().startsWith('{'));
-  const parsed = lines.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as unknown];
-    } catch {
-      return [];
-    }
-  });
+  const parsed = parseResults(run.stdout);
   if (run.status !== 0 || parsed.length === 0) {
     failed++;
     console.log(`FAILED (exit ${run.status}): ${run.stdout.slice(-2000)}`);
