@@ -82,8 +82,6 @@ export interface AgentConfig {
   readonly spool: SpoolConfig;
   readonly pipeline: PipelineConfig;
   readonly containers: ContainersConfig;
-  /** Kernel ring buffer size for the eBPF sensor (a power of two, multiple of the page size). */
-  readonly ringBufferBytes: number;
   /** host:port of the Prometheus /metrics listener. */
   readonly metricsListen: string;
 }
@@ -197,10 +195,6 @@ export function parseAgentConfig(raw: unknown, problems: Problems, path = 'agent
   const spool = parseSpool(r.child('spool'));
   const pipeline = parsePipeline(r.child('pipeline'));
   const containers = parseContainers(r.child('containers'));
-  const ringBufferBytes = r.size('ringBufferBytes', 8 * MiB, 4096, 1024 * MiB);
-  if ((ringBufferBytes & (ringBufferBytes - 1)) !== 0 || ringBufferBytes % 4096 !== 0) {
-    r.bad('ringBufferBytes', 'must be a power of two and a multiple of 4096', undefined);
-  }
   // The pod resolver's section (agent.kubernetes) is read by its own parser.
   r.owned('kubernetes');
   const metricsListen = r.string('metricsListen', '127.0.0.1:9464');
@@ -208,7 +202,7 @@ export function parseAgentConfig(raw: unknown, problems: Problems, path = 'agent
   const mp = hostPortProblem(metricsListen, 0);
   if (mp) r.bad('metricsListen', mp, undefined);
   r.rejectUnknown();
-  return deepFreeze({ node, cluster, collector, spool, pipeline, containers, ringBufferBytes, metricsListen });
+  return deepFreeze({ node, cluster, collector, spool, pipeline, containers, metricsListen });
 }
 
 function deepFreeze<T>(o: T): T {

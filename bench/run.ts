@@ -23,6 +23,7 @@ const BENCHMARKS: ReadonlyArray<{ file: string; root?: boolean }> = [
   { file: 'sensor/write-storm.ts', root: true },
   { file: 'sensor/attach.ts', root: true },
   { file: 'sensor/mixed-workload.ts', root: true },
+  { file: 'sensor/idle.ts', root: true },
   { file: 'detect/detect.bench.ts' },
   { file: 'ingest/ingest.bench.ts' },
   { file: 'incidents/incidents-bench.ts' },
