@@ -16,7 +16,7 @@ import { createIncidentPipeline } from './incidents/create-incident-pipeline.js'
 import type { AgentAuthenticator } from './ingest/agent-authenticator.js';
 import { createIngestServer } from './ingest/grpc-ingest-server.js';
 import { createKubeCollectorIntegration } from './kube/kube-collector-integration.js';
-import { loadKubeConfig } from '../agent/kube/kube-config.js';
+import { loadKubeConfig } from '../lib/kube/kube-config.js';
 import { createStaticTokenAuthenticator } from './ingest/static-token-authenticator.js';
 import { createStaticPolicySource } from './policy/static-policy-source.js';
 import type { PolicySource } from './policy/policy.js';

@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRootLogger, type Logger } from '../../lib/logger.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { startAgent } from '../../agent/main.js';
-import { loadKubeConfig } from '../../agent/kube/kube-config.js';
+import { loadKubeConfig } from '../../lib/kube/kube-config.js';
 import { createKubePodResolver, type KubePodResolver } from '../../agent/kube/kube-pod-resolver.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { createReplaySensor } from '../../agent/sensors/replay/replay-sensor.js';

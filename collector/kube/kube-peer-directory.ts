@@ -13,8 +13,8 @@ import { Gauge, type Registry } from 'prom-client';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 import type { PeerDirectory, PeerWorkload } from '../enrich/peer-directory.js';
 import { TIERS, type PolicySource, type Tier } from '../policy/policy.js';
-import { podWorkload, slimMetadata } from '../../agent/kube/pod-workload.js';
-import { createResilientInformer, type ResilientInformer } from '../../agent/kube/resilient-informer.js';
+import { podWorkload, slimMetadata } from '../../lib/kube/pod-workload.js';
+import { createResilientInformer, type ResilientInformer } from '../../lib/kube/resilient-informer.js';
 
 export const SENSITIVITY_LABEL = 'tripline.io/sensitivity';
 

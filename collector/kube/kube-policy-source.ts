@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { workloadKey, type WorkloadRef } from '../../proto/events.js';
 import type { EffectivePolicy, PolicySource } from '../policy/policy.js';
-import { counter, createResilientInformer } from '../../agent/kube/resilient-informer.js';
+import { counter, createResilientInformer } from '../../lib/kube/resilient-informer.js';
 import {
   CLUSTER_DEFAULT_NAME,
   POLICY_GROUP as group,

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ProfileSnapshot } from '../../proto/profile.js';
 import type { ProfileStore } from '../profiles/profile-store.js';
-import { counter, createResilientInformer, type ResilientInformer } from '../../agent/kube/resilient-informer.js';
+import { counter, createResilientInformer, type ResilientInformer } from '../../lib/kube/resilient-informer.js';
 import {
   BASELINE_GROUP as group,
   BASELINE_PLURAL as plural,

@@ -12,7 +12,7 @@ import { AuthenticationV1Api, type KubeConfig, type V1TokenReview } from '@kuber
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AgentAuthenticator, AgentAuthResult } from '../ingest/agent-authenticator.js';
-import { counter } from '../../agent/kube/resilient-informer.js';
+import { counter } from '../../lib/kube/resilient-informer.js';
 
 export interface TokenReviewAuthenticatorOptions {
   readonly kubeConfig: KubeConfig;

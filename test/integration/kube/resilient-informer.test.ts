@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../lib/logger.js';
-import { createResilientInformer, type ResilientInformer } from '../../../agent/kube/resilient-informer.js';
+import { createResilientInformer, type ResilientInformer } from '../../../lib/kube/resilient-informer.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../helpers/fake-kube-api.js';
 import { waitFor } from '../../helpers/wait.js';
 import { pod } from './fixtures.js';

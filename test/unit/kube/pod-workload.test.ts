@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { bareContainerId, imageDigest, podWorkload } from '../../../agent/kube/pod-workload.js';
+import { bareContainerId, imageDigest, podWorkload } from '../../../lib/kube/pod-workload.js';
 
 const pod = (
   owner: { kind: string; name: string } | undefined,
