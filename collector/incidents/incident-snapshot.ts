@@ -4,8 +4,7 @@
  * loaded and every outbox record after that seq is applied on top, so revisions are never
  * lost; only quiet repeats counted since the last snapshot are.
  */
-import { open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { replaceFile } from '../../lib/atomic-file.js';
 import { readJsonFile } from '../sinks/delivery/json-file.js';
 import type { OpenIncident } from './incident-table.js';
 
@@ -40,9 +39,7 @@ export function readIncidentSnapshot(path: string): IncidentSnapshot | undefined
  * JSON.stringify of all of them would stall ingest for hundreds of milliseconds.
  */
 export async function writeIncidentSnapshot(path: string, snapshot: IncidentSnapshot, slice = 256): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
+  await replaceFile(path, async (fh) => {
     await fh.write(`{"version":1,"outboxSeq":${snapshot.outboxSeq},"open":[`);
     for (let i = 0; i < snapshot.open.length; i += slice) {
       const part = snapshot.open.slice(i, i + slice).map((e) => JSON.stringify(e));
@@ -54,15 +51,5 @@ export async function writeIncidentSnapshot(path: string, snapshot: IncidentSnap
       await fh.write((i ? ',' : '') + part);
     }
     await fh.write(']}');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  });
 }

@@ -4,26 +4,12 @@
  * either the old or the new file, never a mix.
  */
 import { readFileSync, writeFileSync, openSync, fsyncSync, closeSync, renameSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { replaceFile } from '../../../lib/atomic-file.js';
 import { dirname } from 'node:path';
 import { fsyncDir } from './outbox-segments.js';
 
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(value));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await replaceFile(path, (fh) => fh.writeFile(JSON.stringify(value)));
 }
 
 export function writeJsonFileSync(path: string, value: unknown): void {
