@@ -83,6 +83,12 @@ interface Entry {
   policyGeneration: number;
   savedRevision: number;
   savedAtMs: number;
+  /**
+   * Image digest string of the last event checked against the profile. The decoder shares
+   * one string per container across its events, so a repeat is a pointer compare instead
+   * of a 71-character one against the profile's copy; '' = check the next event.
+   */
+  checkedDigest: string;
 }
 
 const SAVE_BATCH = 256;
@@ -102,6 +108,17 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     file: registry.forKind('file'),
     listen: registry.forKind('listen'),
     egress: registry.forKind('connect'),
+  };
+  // Rules that can fire for an item the profile already has. Novelty rules are about
+  // missing items (rule.ts), so for the steady state — every item known — only policy
+  // rules run: dropped-binary-exec, protected-path-write, cross-sensitivity-flow; none
+  // for syscalls and listeners.
+  const knownRulesFor: Readonly<Record<ItemKind, readonly Rule[]>> = {
+    exec: rulesFor.exec.filter((r) => !r.novelty),
+    syscall: rulesFor.syscall.filter((r) => !r.novelty),
+    file: rulesFor.file.filter((r) => !r.novelty),
+    listen: rulesFor.listen.filter((r) => !r.novelty),
+    egress: rulesFor.egress.filter((r) => !r.novelty),
   };
   const keys = createItemKeys(config.ephemeralPortMin);
   const written = createWrittenPaths({
@@ -155,6 +172,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         policyGeneration,
         savedRevision: 0,
         savedAtMs: nowMs,
+        checkedDigest: '',
       };
       entries.set(en.workloadKey, entry);
     } else if (entry.policyGeneration !== policyGeneration) {
@@ -178,8 +196,11 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     const entry = entryFor(en, nowMs);
     const p = entry.profile;
     const digest = event.container.imageDigest;
-    if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest)
-      noteImageDigest(p, digest, entry.policy.learning, nowMs);
+    if (digest !== entry.checkedDigest) {
+      if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest)
+        noteImageDigest(p, digest, entry.policy.learning, nowMs);
+      entry.checkedDigest = digest;
+    }
     if (p.state === 'learning' || p.rolloutDigest !== '') advanceLearning(p, entry.policy.learning, nowMs);
     const phase: Phase =
       p.state === 'learning'
@@ -188,43 +209,81 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
           ? 'image-update'
           : 'stable';
     switch (event.kind) {
-      case 'exec':
+      case 'exec': {
         if (!event.writtenByContainer && written.wasWritten(event)) event.writtenByContainer = true;
-        item(entry, en, phase, 'exec', pathKey(p, 'exec', event.process.exe), nowMs);
+        const found = pathItem(p, 'exec', event.process.exe);
+        item(entry, en, phase, 'exec', lookedUpKey, found, nowMs);
         return;
+      }
       case 'syscalls':
-        for (let i = 0; i < event.names.length; i++)
-          item(entry, en, phase, 'syscall', event.names[i] || `nr:${event.numbers[i]}`, nowMs);
+        for (let i = 0; i < event.names.length; i++) {
+          const key = event.names[i] || `nr:${event.numbers[i]}`;
+          item(entry, en, phase, 'syscall', key, lookup(p, 'syscall', key), nowMs);
+        }
         return;
-      case 'file':
-        written.note(event);
-        item(entry, en, phase, 'file', pathKey(p, 'file', event.path), nowMs);
+      case 'file': {
+        const found = pathItem(p, 'file', event.path);
+        // The profile's own key string when it equals the path: the written-paths set then
+        // shares that string instead of keeping another copy, and its compare is a pointer one.
+        written.note(event, found !== undefined && found.key === event.path ? found.key : event.path);
+        item(entry, en, phase, 'file', lookedUpKey, found, nowMs);
         return;
-      case 'listen':
-        item(entry, en, phase, 'listen', keys.listen(event.protocol, event.port), nowMs);
+      }
+      case 'listen': {
+        const key = keys.listen(event.protocol, event.port);
+        item(entry, en, phase, 'listen', key, lookup(p, 'listen', key), nowMs);
         return;
-      case 'connect':
+      }
+      case 'connect': {
         // An enricher that could not resolve the peer still gives a usable key: the address.
-        item(entry, en, phase, 'egress', keys.egress(en.peer?.id ?? event.ip, event.protocol, event.port), nowMs);
+        const key = keys.egress(en.peer?.id ?? event.ip, event.protocol, event.port);
+        item(entry, en, phase, 'egress', key, lookup(p, 'egress', key), nowMs);
         return;
+      }
     }
   }
 
+  /** Generalised key of the last pathItem call (a variable, so the hot path allocates no pair). */
+  let lookedUpKey = '';
+
   /**
-   * Most raw paths are their own generalised key and already in the profile: the small
-   * per-profile map answers without touching the large global memo of generalisations.
-   * Sound because generalisation is idempotent (a key generalises to itself).
+   * The profile item for a raw path, setting lookedUpKey. Most raw paths are their own
+   * generalised key and already in the profile: one probe of the per-profile map answers
+   * without touching the global memo of generalisations. Sound because generalisation is
+   * idempotent (a key generalises to itself).
    */
-  function pathKey(p: Profile, kind: 'exec' | 'file', raw: string): string {
-    return p.items[kind].has(raw) ? raw : keys.path(raw);
+  function pathItem(p: Profile, kind: 'exec' | 'file', raw: string): ProfileItem | undefined {
+    const found = p.items[kind].get(raw);
+    if (found !== undefined) {
+      lookedUpKey = raw;
+      return found;
+    }
+    const key = keys.path(raw);
+    lookedUpKey = key;
+    return key === raw ? globFallback(p, kind, key) : lookup(p, kind, key);
   }
 
-  function item(entry: Entry, en: EnrichedEvent, phase: Phase, kind: ItemKind, key: string, nowMs: number): void {
+  function lookup(p: Profile, kind: ItemKind, key: string): ProfileItem | undefined {
+    const found = p.items[kind].get(key);
+    return found !== undefined ? found : globFallback(p, kind, key);
+  }
+
+  function globFallback(p: Profile, kind: ItemKind, key: string): ProfileItem | undefined {
+    return p.globKeys[kind].length > 0 ? globLookup(p, kind, key) : undefined;
+  }
+
+  function item(
+    entry: Entry,
+    en: EnrichedEvent,
+    phase: Phase,
+    kind: ItemKind,
+    key: string,
+    found: ProfileItem | undefined,
+    nowMs: number,
+  ): void {
     const p = entry.profile;
-    let found = p.items[kind].get(key);
-    if (found === undefined && p.globKeys[kind].length > 0) found = globLookup(p, kind, key);
     if (entry.policy.mode === 'detect') {
-      const rules = rulesFor[kind];
+      const rules = found === undefined ? rulesFor[kind] : knownRulesFor[kind];
       if (rules.length > 0) {
         ctx.itemKind = kind;
         ctx.itemKey = key;
@@ -330,6 +389,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       policyGeneration,
       savedRevision: s.revision,
       savedAtMs: nowMs,
+      checkedDigest: '',
     });
   }
 
@@ -343,6 +403,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     if (!entry) return { ok: false, error: 'not-found' };
     const r = change(entry.profile, clock());
     if (r && r !== 'ok') return { ok: false, error: r };
+    // An edit may have changed the digests; check the next event's again.
+    entry.checkedDigest = '';
     let snap = toSnapshot(entry.profile);
     const save = async (): Promise<void> => {
       snap = toSnapshot(entry.profile);

@@ -8,8 +8,13 @@
 import type { ExecEvent, FileWriteEvent } from '../../proto/events.js';
 
 export interface WrittenPaths {
-  /** Folds in a file event: creations and writes add the path, unlink removes it, rename moves it. */
-  note(event: FileWriteEvent): void;
+  /**
+   * Folds in a file event: creations and writes add the path, unlink removes it, rename
+   * moves it. `path` is event.path or a string equal to it that the caller already holds
+   * (the profile's key): remembering that one costs no extra copy, and comparing against
+   * it is a pointer compare.
+   */
+  note(event: FileWriteEvent, path?: string): void;
   /** True when the exec'd file is one this container wrote. */
   wasWritten(event: ExecEvent): boolean;
   /** Containers tracked now. */
@@ -71,18 +76,18 @@ export function createWrittenPaths(opts: WrittenPathsOptions = {}): WrittenPaths
   }
 
   return {
-    note(e) {
+    note(e, path = e.path) {
       if (!e.resolved) return;
       const cg = e.container.cgroupId;
       switch (e.op) {
         case 'open-write':
-          add(find(e.node, cg) ?? create(e.node, cg), e.path);
+          add(find(e.node, cg) ?? create(e.node, cg), path);
           return;
         case 'rename': {
           // Only a rename of a file the container wrote carries its content along;
           // renaming an image file (mv /bin/ls /bin/x) does not make it a dropped binary.
           const c = find(e.node, cg);
-          if (c?.paths.delete(e.oldPath)) add(c, e.path);
+          if (c?.paths.delete(e.oldPath)) add(c, path);
           return;
         }
         case 'unlink':
