@@ -15,7 +15,6 @@ import { createAgentMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { createPipeline } from './pipeline/event-pipeline.js';
 import type { Sensor } from './sensors/sensor.js';
-import { createGrpcTransport } from './transport/grpc-transport.js';
 import type { Transport } from './transport/transport.js';
 
 export interface AgentDeps {
@@ -63,9 +62,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     log: deps.log,
     onResolve: (result) => metrics.resolutions.inc({ result }),
   });
+  // Loaded only when used: @grpc/grpc-js and its dependencies are tens of modules
+  // (megabytes of heap) that an agent printing or handed another transport never runs.
   const transport =
     deps.transport ??
-    createGrpcTransport({ collector: config.collector, spool: config.spool, agentRunId, metrics, log: deps.log });
+    (await import('./transport/grpc-transport.js')).createGrpcTransport({
+      collector: config.collector,
+      spool: config.spool,
+      agentRunId,
+      metrics,
+      log: deps.log,
+    });
 
   const undo: Array<() => Promise<void> | void> = [() => resolver.close()];
   const unwind = async (): Promise<void> => {

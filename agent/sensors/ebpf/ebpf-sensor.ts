@@ -178,6 +178,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         const processes = createProcessView();
         const build = createEventBuilder(processes, BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint());
         const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
+        let syscallTimer: NodeJS.Timeout | undefined;
 
         const handle = (r: RawRecord): void => {
           switch (r.kind) {
@@ -189,6 +190,9 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             case 'syscall':
               seen.syscalls++;
               batcher.add(r.hdr.cgroupId, r.nr, () => build.processOf(r.hdr), build.epochNs(r.hdr.monoNs));
+              // Armed only while numbers are pending, so a quiet host has no flush timer
+              // waking the agent; a number still waits at most syscallFlushMs.
+              syscallTimer ??= setTimeout(flushSyscalls, config.syscallFlushMs).unref();
               return;
             case 'file':
               seen.file++;
@@ -204,6 +208,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           }
         };
         const flushSyscalls = (): void => {
+          clearTimeout(syscallTimer);
+          syscallTimer = undefined;
           for (const e of batcher.flush()) {
             metrics.event('syscalls');
             try {
@@ -214,6 +220,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             }
           }
         };
+        // teardown() flushes what is pending and clears the timer, also after a failed start.
+        stopFlush = flushSyscalls;
 
         object = loadBpfObject(lib, {
           path: objectPath,
@@ -223,6 +231,9 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           optionalPrograms: OPTIONAL_PROGRAMS,
           log,
         });
+        // Loading parsed the kernel's BTF (megabytes of malloc'd memory, freed again by
+        // libbpf); glibc keeps freed pages resident until asked to hand them back.
+        lib.mallocTrim();
         programs = object.attached;
         for (const s of object.skipped) blindSpots.push(`${s.name} not attached: ${s.error}`);
         dropReader = createKernelDropReader(lib, object.mapFd('drops'), object.mapFd('cgroup_drops'));
@@ -241,9 +252,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           },
         });
         reader.start();
-        timers.push(setInterval(flushSyscalls, config.syscallFlushMs).unref());
         timers.push(setInterval(pollKernelDrops, config.dropPollMs).unref());
-        stopFlush = flushSyscalls;
         attachSeconds = (performance.now() - t0) / 1000;
         metrics.attachSeconds(attachSeconds);
         state = 'running';

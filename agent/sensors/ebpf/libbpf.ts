@@ -49,6 +49,20 @@ export interface Libbpf {
    * count or -1. `events` (16 bytes) must stay referenced until `done` runs.
    */
   epollWaitAsync(epfd: number, events: Buffer, timeoutMs: number, done: (err: unknown, ready: number) => void): void;
+  /**
+   * A non-blocking eventfd added to `epfd` (EPOLLIN), so that writing to it wakes a
+   * thread blocked in epollWaitAsync at once; the fd, or a negative errno.
+   */
+  addWakeFd(epfd: number): number;
+  /** Makes a fd from addWakeFd readable (wakes any epoll_wait on it). */
+  wake(fd: number): void;
+  /** close(2). */
+  closeFd(fd: number): void;
+  /**
+   * glibc malloc_trim(0): hands free malloc arenas back to the kernel. libbpf frees the
+   * parsed kernel BTF after load, but glibc keeps those pages mapped until trimmed.
+   */
+  mallocTrim(): void;
   /** The calling thread's errno as a positive number. */
   errno(): number;
   strerror(errnum: number): string;
@@ -61,6 +75,13 @@ export interface Libbpf {
 export const LIBBPF_SONAME = 'libbpf.so.1';
 
 let loaded: Libbpf | undefined;
+
+const EPOLLIN = 0x001;
+const EPOLL_CTL_ADD = 1;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+/** The 8-byte counter increment an eventfd write takes. */
+const WAKE_VALUE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** Loads libbpf.so.1 and libc once per process; throws when either cannot be loaded. */
 export function loadLibbpf(): Libbpf {
@@ -97,6 +118,11 @@ function bind(): Libbpf {
     numPossibleCpus: lib.func('int libbpf_num_possible_cpus(void)'),
     setPrint: lib.func('void *libbpf_set_print(void *fn)'),
     epollWait: libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)'),
+    epollCtl: libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)'),
+    eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
+    write: libc.func('intptr_t write(int fd, const void *buf, size_t count)'),
+    closeFd: libc.func('int close(int fd)'),
+    mallocTrim: libc.func('int malloc_trim(size_t pad)'),
     errnoLocation: libc.func('int *__errno_location(void)'),
     strerror: libc.func('const char *strerror(int errnum)'),
     vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *ap)'),
@@ -155,6 +181,22 @@ function bind(): Libbpf {
       printCb = next;
     },
     epollWaitAsync: (epfd, events, timeoutMs, done) => f.epollWait.async(epfd, events, 1, timeoutMs, done),
+    addWakeFd(epfd) {
+      const fd = f.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
+      if (fd < 0) return -(koffi.decode(f.errnoLocation(), 'int') as number);
+      // struct epoll_event is packed on x86-64: u32 events, u64 data (unused here).
+      const event = Buffer.alloc(12);
+      event.writeUInt32LE(EPOLLIN, 0);
+      if ((f.epollCtl(epfd, EPOLL_CTL_ADD, fd, event) as number) !== 0) {
+        const errnum = koffi.decode(f.errnoLocation(), 'int') as number;
+        f.closeFd(fd);
+        return -errnum;
+      }
+      return fd;
+    },
+    wake: (fd) => void f.write(fd, WAKE_VALUE, 8),
+    closeFd: (fd) => void f.closeFd(fd),
+    mallocTrim: () => void f.mallocTrim(0),
     errno: () => koffi.decode(f.errnoLocation(), 'int') as number,
     strerror: (errnum) => f.strerror(errnum) as string,
     mountTracefs: (target) => f.mount('tracefs', target, 'tracefs', 0, null),

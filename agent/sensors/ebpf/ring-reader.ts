@@ -11,6 +11,11 @@
  * and the loop yields to the event loop (setImmediate) before taking the next batch, so a
  * storm cannot starve timers and I/O. The epoll fd is level-triggered, so data left over
  * is reported again at once.
+ *
+ * At rest nothing should wake the agent: an eventfd sits in the same epoll set, and
+ * stop() writes to it, so the wait needs no short timeout to notice a stop. The wait is
+ * still bounded (`waitMs`) because a libuv worker blocked in epoll_wait also holds up
+ * process exit (libuv joins its workers) when the reader was never stopped.
  */
 import type { Logger } from 'pino';
 import type { Handle, Libbpf } from './libbpf.js';
@@ -32,7 +37,10 @@ export interface RingReaderOptions {
   readonly mapFd: number;
   readonly sink: RecordSink;
   readonly log: Logger;
-  /** Upper bound on one epoll_wait, which is also the worst-case stop() latency (ms). */
+  /**
+   * Upper bound on one epoll_wait (ms): how long an exit without stop() can be held up.
+   * stop() itself wakes the wait at once.
+   */
   readonly waitMs?: number;
   /** Records consumed before yielding to the event loop. */
   readonly batchLimit?: number;
@@ -43,7 +51,7 @@ const STOP_BATCH = -11;
 
 export function createRingReader(opts: RingReaderOptions): RingReader {
   const { lib, sink, log } = opts;
-  const waitMs = opts.waitMs ?? 100;
+  const waitMs = opts.waitMs ?? 1_000;
   const batchLimit = opts.batchLimit ?? 8192;
   let inBatch = 0;
   let sinkErrors = 0;
@@ -65,6 +73,14 @@ export function createRingReader(opts: RingReaderOptions): RingReader {
   }
   const ring: Handle = rb;
   const epfd = lib.ringBufferEpollFd(ring);
+  const wakeFd = lib.addWakeFd(epfd);
+  if (wakeFd < 0) {
+    lib.ringBufferFree(ring);
+    lib.unregister(callback);
+    throw new Error(
+      `cannot create the ring buffer reader's wake-up eventfd: ${lib.strerror(-wakeFd)} (errno ${-wakeFd})`,
+    );
+  }
 
   // struct epoll_event for the worker to write (content unused); owned here so it stays
   // alive for the whole asynchronous call.
@@ -111,12 +127,14 @@ export function createRingReader(opts: RingReaderOptions): RingReader {
     async stop() {
       if (freed) return;
       running = false;
+      lib.wake(wakeFd);
       // The epoll fd must outlive the worker still waiting on it.
       await waiting;
       if (freed) return;
       this.drain();
       freed = true;
       lib.ringBufferFree(ring);
+      lib.closeFd(wakeFd);
       lib.unregister(callback);
     },
   };
