@@ -87,8 +87,9 @@ export function openSpool(opts: SpoolOptions): Spool {
   }
   if (unread) log.info({ records: unread, bytes }, 'recovered spooled batches from an earlier run');
 
-  const timer = opts.fsyncIntervalMs > 0 ? setInterval(flushAsync, opts.fsyncIntervalMs) : undefined;
-  timer?.unref();
+  // Armed by the first unsynced append rather than ticking: an agent with nothing to
+  // spool has no timer waking it, and an append is still synced within fsyncIntervalMs.
+  let timer: NodeJS.Timeout | undefined;
 
   function recover(path: string, seq: number): Segment | undefined {
     const data = readFileSync(path);
@@ -160,6 +161,7 @@ export function openSpool(opts: SpoolOptions): Spool {
   }
 
   function flushAsync(): void {
+    timer = undefined;
     const fd = segments.at(-1)?.wfd;
     if (!dirty || fd === undefined) return;
     dirty = false;
@@ -200,7 +202,10 @@ export function openSpool(opts: SpoolOptions): Spool {
         bytes += need;
         unread++;
         if (opts.fsyncIntervalMs === 0) fsyncSync(seg.wfd!);
-        else dirty = true;
+        else {
+          dirty = true;
+          timer ??= setTimeout(flushAsync, opts.fsyncIntervalMs).unref();
+        }
         return 'ok';
       } catch (err) {
         log.error({ err, dir: opts.dir }, 'spool write failed');
@@ -253,7 +258,8 @@ export function openSpool(opts: SpoolOptions): Spool {
     close() {
       if (closed) return;
       closed = true;
-      if (timer) clearInterval(timer);
+      clearTimeout(timer);
+      timer = undefined;
       const last = segments.at(-1);
       if (last) sealWriteSegment(last);
       for (const s of segments) closeFds(s);
