@@ -9,7 +9,6 @@ import { ConfigError } from '../lib/config-problems.js';
 import { CliError, resolveApiTarget } from './api-client.js';
 import { incidentsCommand } from './commands/incidents-command.js';
 import { profilesCommand } from './commands/profiles-command.js';
-import { runAgent, runCollector, runUp } from './commands/run-command.js';
 import { defaultDataDir, loadTriplineConfig } from './tripline-config.js';
 
 const USAGE = `Usage: tripline <command> [options]
@@ -68,9 +67,12 @@ async function main(argv: string[]): Promise<number> {
         overrides: { dataDir: values['data-dir'], logLevel: values['log-level'] },
       });
       const flags = { print: values.print, collector: values.collector, replay: values.replay };
-      if (command === 'up') await runUp(config, flags);
-      else if (command === 'collector') await runCollector(config);
-      else await runAgent(config, flags);
+      // Each job loads only its own modules: the agent's process carries no collector code.
+      if (command === 'agent') await (await import('./commands/agent-command.js')).runAgent(config, flags);
+      else {
+        const { runUp, runCollector } = await import('./commands/up-command.js');
+        await (command === 'up' ? runUp(config, flags) : runCollector(config));
+      }
       return 0;
     }
     case 'profiles':

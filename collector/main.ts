@@ -15,8 +15,6 @@ import type { Intake } from './enrich/intake.js';
 import { createIncidentPipeline } from './incidents/create-incident-pipeline.js';
 import type { AgentAuthenticator } from './ingest/agent-authenticator.js';
 import { createIngestServer } from './ingest/grpc-ingest-server.js';
-import { createKubeCollectorIntegration } from './kube/kube-collector-integration.js';
-import { loadKubeConfig } from '../lib/kube/kube-config.js';
 import { createStaticTokenAuthenticator } from './ingest/static-token-authenticator.js';
 import { createStaticPolicySource } from './policy/static-policy-source.js';
 import type { PolicySource } from './policy/policy.js';
@@ -53,8 +51,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   // In a cluster the API server holds baselines and policies and vouches for agents;
   // the embedded default keeps them in the data dir and config file.
   const kube = config.kubernetes
-    ? createKubeCollectorIntegration({
-        kubeConfig: loadKubeConfig(config.kubernetes.kubeconfig),
+    ? (await import('./kube/kube-collector-integration.js')).createKubeCollectorIntegration({
+        kubeConfig: (await import('../lib/kube/kube-config.js')).loadKubeConfig(config.kubernetes.kubeconfig),
         config: config.kubernetes,
         basePolicy: configPolicy,
         log,
@@ -64,7 +62,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   await kube?.start();
   const policies: PolicySource = kube?.policies ?? configPolicy;
   const store: ProfileStore = kube?.profiles ?? createFileProfileStore({ dir: join(dataDir, 'profiles'), log, registry });
-  const sinks = [...(deps.extraSinks ?? []), ...createSinks(config.sinks, { log, registry })];
+  const sinks = [...(deps.extraSinks ?? []), ...(await createSinks(config.sinks, { log, registry }))];
   const incidents = createIncidentPipeline({ log, registry, dataDir, sinks, config: config.incidents });
   const enricher = createStaticEnricher({ config: config.enrich, policies, peers: kube?.peers });
   const analyzer = createAnalyzer({ log, registry, enricher, policies, store, findings: incidents, config: config.analysis });

@@ -6,23 +6,18 @@
 import type { Problems } from '../../lib/config-problems.js';
 import type { Sink } from './sink.js';
 import type { BaseSinkConfig, SinkDeps } from './sink-config.js';
-import { createAlertmanagerSink } from './alertmanager/alertmanager-sink.js';
 import { parseAlertmanagerSinkConfig } from './alertmanager/alertmanager-config.js';
-import { createElasticsearchSink } from './elasticsearch/elasticsearch-sink.js';
 import { parseElasticsearchSinkConfig } from './elasticsearch/elasticsearch-config.js';
-import { createHecSink } from './hec/hec-sink.js';
-import { createKafkaSink, parseKafkaSinkConfig } from './kafka/kafka-sink.js';
 import { parseHecSinkConfig } from './hec/hec-config.js';
-import { createSyslogSink } from './syslog/syslog-sink.js';
+import { parseKafkaSinkConfig } from './kafka/kafka-config.js';
 import { parseSyslogSinkConfig } from './syslog/syslog-config.js';
-import { createTerminalSink } from './terminal/terminal-sink.js';
 import { parseTerminalSinkConfig } from './terminal/terminal-config.js';
-import { createWebhookSink } from './webhook/webhook-sink.js';
 import { parseWebhookSinkConfig } from './webhook/webhook-config.js';
 
 interface SinkType<C extends BaseSinkConfig> {
   parse(raw: Record<string, unknown>, path: string, problems: Problems): C;
-  create(config: C, deps: SinkDeps): Sink;
+  /** Loads the sink's module only when one is configured (kafkajs is large; agents read this config too). */
+  create(config: C, deps: SinkDeps): Promise<Sink>;
 }
 
 function type<C extends BaseSinkConfig>(parse: SinkType<C>['parse'], create: SinkType<C>['create']): SinkType<BaseSinkConfig> {
@@ -30,13 +25,17 @@ function type<C extends BaseSinkConfig>(parse: SinkType<C>['parse'], create: Sin
 }
 
 const SINK_TYPES: Readonly<Record<string, SinkType<BaseSinkConfig>>> = {
-  terminal: type(parseTerminalSinkConfig, createTerminalSink),
-  webhook: type(parseWebhookSinkConfig, createWebhookSink),
-  syslog: type(parseSyslogSinkConfig, createSyslogSink),
-  hec: type(parseHecSinkConfig, createHecSink),
-  elasticsearch: type(parseElasticsearchSinkConfig, createElasticsearchSink),
-  alertmanager: type(parseAlertmanagerSinkConfig, createAlertmanagerSink),
-  kafka: type(parseKafkaSinkConfig, createKafkaSink),
+  terminal: type(parseTerminalSinkConfig, async (c, d) => (await import('./terminal/terminal-sink.js')).createTerminalSink(c, d)),
+  webhook: type(parseWebhookSinkConfig, async (c, d) => (await import('./webhook/webhook-sink.js')).createWebhookSink(c, d)),
+  syslog: type(parseSyslogSinkConfig, async (c, d) => (await import('./syslog/syslog-sink.js')).createSyslogSink(c, d)),
+  hec: type(parseHecSinkConfig, async (c, d) => (await import('./hec/hec-sink.js')).createHecSink(c, d)),
+  elasticsearch: type(parseElasticsearchSinkConfig, async (c, d) =>
+    (await import('./elasticsearch/elasticsearch-sink.js')).createElasticsearchSink(c, d),
+  ),
+  alertmanager: type(parseAlertmanagerSinkConfig, async (c, d) =>
+    (await import('./alertmanager/alertmanager-sink.js')).createAlertmanagerSink(c, d),
+  ),
+  kafka: type(parseKafkaSinkConfig, async (c, d) => (await import('./kafka/kafka-sink.js')).createKafkaSink(c, d)),
 };
 
 /** Reads the `sinks` list, reporting every problem (unknown types, duplicate ids). */
@@ -69,6 +68,6 @@ export function parseSinkConfigs(raw: unknown, problems: Problems, path = 'sinks
 }
 
 /** Builds the sinks of validated configs. */
-export function createSinks(configs: readonly BaseSinkConfig[], deps: SinkDeps): Sink[] {
-  return configs.map((c) => SINK_TYPES[c.type]!.create(c, deps));
+export function createSinks(configs: readonly BaseSinkConfig[], deps: SinkDeps): Promise<Sink[]> {
+  return Promise.all(configs.map((c) => SINK_TYPES[c.type]!.create(c, deps)));
 }
