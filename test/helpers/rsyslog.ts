@@ -4,13 +4,14 @@
  * certificate), mmpstrucdata to parse RFC 5424 structured data, and omfile writing one
  * JSON line per message with the fields rsyslog parsed.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { waitFor } from './wait.js';
+import { selfSignedLocalhostCert } from './self-signed-cert.js';
 
 /** One message as rsyslog parsed it. */
 export interface RsyslogRecord {
@@ -61,33 +62,11 @@ export async function startRsyslog(opts: RsyslogOptions = {}): Promise<RsyslogSe
   let globalTls = '';
   let moduleTls = '';
   if (opts.tls) {
-    caFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    if (!existsSync(caFile)) {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          keyFile,
-          '-out',
-          caFile,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        ],
-        { stdio: 'ignore' },
-      );
-    }
+    const files = existsSync(join(dir, 'cert.pem'))
+      ? { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }
+      : selfSignedLocalhostCert(dir);
+    caFile = files.certFile;
+    const keyFile = files.keyFile;
     globalTls = ` defaultNetstreamDriverCAFile="${caFile}" defaultNetstreamDriverCertFile="${caFile}" defaultNetstreamDriverKeyFile="${keyFile}"`;
     moduleTls = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"';
   }

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { createHecSink, parseHecSinkConfig } from '../../../collector/sinks/hec/
 import type { Sink } from '../../../collector/sinks/sink.js';
 import { startFakeHec, type FakeHec } from '../../helpers/fake-hec.js';
 import { connectIncident, execIncident } from './incident-fixture.js';
+import { selfSignedLocalhostCert } from '../../helpers/self-signed-cert.js';
 
 const TOKEN = '6f1c1f7e-5d7a-4c1e-9b1e-0d3c2b1a0f9e';
 const cleanups: (() => Promise<void>)[] = [];
@@ -103,31 +103,7 @@ describe('Splunk HEC sink (fake HEC receiver)', () => {
   it('posts over HTTPS trusting the configured CA, and fails verification without it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tripline-hec-tls-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { keyFile: key, certFile: cert } = selfSignedLocalhostCert(dir);
     const receiver = await startFakeHec(TOKEN, { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
     cleanups.push(() => receiver.close());
     expect(
