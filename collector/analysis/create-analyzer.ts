@@ -1,13 +1,16 @@
 /**
  * The analysis pipeline: enrich each event, find its workload's profile, let the rules
- * indexed under its kind decide, then learn. Built for the ingest hot path: one Map
- * lookup for the profile, one per item, memoised keys, a reused rule context, metrics as
- * array increments — nothing is allocated for an event whose items are all known.
+ * indexed under its kind decide, then learn. Built for the ingest hot path: the decoder
+ * shares one ContainerInfo object per container, and everything the analyzer needs about
+ * a container (workload, profile, written files) hangs off that object in one WeakMap
+ * slot; then one Map lookup per item, memoised keys, a reused rule context and event
+ * wrapper, metrics as array increments — nothing is allocated for an event whose items
+ * are all known.
  */
 import type { Registry } from 'prom-client';
 import { Problems } from '../../lib/config-problems.js';
 import type { Logger } from '../../lib/logger.js';
-import type { TriplineEvent } from '../../proto/events.js';
+import type { ContainerInfo, TriplineEvent, WorkloadRef } from '../../proto/events.js';
 import { workloadKey } from '../../proto/events.js';
 import type { AgentReport } from '../../proto/report.js';
 import {
@@ -17,14 +20,15 @@ import {
   type ProfileSnapshot,
   type ProfileState,
 } from '../../proto/profile.js';
-import type { EnrichedEvent, Enricher } from '../enrich/enriched-event.js';
+import type { EnrichedEvent, Enricher, PeerIdentity, WorkloadContext } from '../enrich/enriched-event.js';
 import type { BatchSource } from '../enrich/intake.js';
 import type { Finding, FindingSink } from '../incidents/finding.js';
+import type { Tier } from '../policy/policy.js';
 import { createDefaultRules } from '../detect/default-rules.js';
 import { matchersFor, type PolicyMatchers } from '../detect/policy-matchers.js';
 import type { Phase, Rule, RuleContext } from '../detect/rule.js';
 import { createRuleRegistry } from '../detect/rule-registry.js';
-import { createWrittenPaths } from '../detect/written-paths.js';
+import { createWrittenPaths, type ContainerWrites } from '../detect/written-paths.js';
 import { compileGlob } from '../policy/glob.js';
 import type { EffectivePolicy, PolicySource } from '../policy/policy.js';
 import {
@@ -91,6 +95,19 @@ interface Entry {
   checkedDigest: string;
 }
 
+/**
+ * What the analyzer resolved for one container object. Valid while `generation` equals
+ * the analyzer's (bumped by policy changes and replaced profiles), the container still
+ * names the same workload object, and the written-paths record is live.
+ */
+interface Slot {
+  generation: number;
+  ref: WorkloadRef;
+  workload: WorkloadContext;
+  entry: Entry;
+  writes: ContainerWrites;
+}
+
 const SAVE_BATCH = 256;
 const SAMPLE_MASK = 255;
 
@@ -139,6 +156,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     },
   });
   let policyGeneration = 0;
+  let slotGeneration = 0;
+  const slots = new WeakMap<ContainerInfo, Slot>();
   let sampleCounter = 0;
   let timer: NodeJS.Timeout | undefined;
   let flushChain: Promise<void> = Promise.resolve();
@@ -159,14 +178,38 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       return this.matchers.flowAllowed(e);
     },
   } satisfies RuleContext & { matchers: PolicyMatchers };
+  // One event wrapper reused likewise: rules read it synchronously and keep only its parts.
+  const en = {
+    event: undefined as unknown as TriplineEvent,
+    workloadKey: '',
+    tier: 'internal' as Tier,
+    labels: undefined as Readonly<Record<string, string>> | undefined,
+    peer: undefined as PeerIdentity | undefined,
+  } satisfies EnrichedEvent;
 
-  function entryFor(en: EnrichedEvent, nowMs: number): Entry {
-    let entry = entries.get(en.workloadKey);
+  function slotFor(event: TriplineEvent, nowMs: number): Slot | undefined {
+    const c = event.container;
+    const s = slots.get(c);
+    if (s !== undefined && s.generation === slotGeneration && s.ref === c.workload && s.writes.live) return s;
+    const workload = enricher.workload(event);
+    if (workload === undefined) return undefined;
+    const fresh: Slot = {
+      generation: slotGeneration,
+      ref: c.workload!,
+      workload,
+      entry: entryFor(c.workload!, workload, nowMs),
+      writes: written.container(event.node, c.cgroupId),
+    };
+    slots.set(c, fresh);
+    return fresh;
+  }
+
+  function entryFor(w: WorkloadRef, workload: WorkloadContext, nowMs: number): Entry {
+    let entry = entries.get(workload.workloadKey);
     if (entry === undefined) {
-      const w = en.event.container.workload!;
-      const policy = policies.policyFor(w, en.labels);
+      const policy = policies.policyFor(w, workload.labels);
       entry = {
-        profile: createProfile(w, en.workloadKey, nowMs),
+        profile: createProfile(w, workload.workloadKey, nowMs),
         policy,
         matchers: matchersFor(policy),
         policyGeneration,
@@ -174,9 +217,9 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         savedAtMs: nowMs,
         checkedDigest: '',
       };
-      entries.set(en.workloadKey, entry);
+      entries.set(workload.workloadKey, entry);
     } else if (entry.policyGeneration !== policyGeneration) {
-      refreshPolicy(entry, en.labels);
+      refreshPolicy(entry, workload.labels);
     }
     return entry;
   }
@@ -188,13 +231,18 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   }
 
   function applyOne(event: TriplineEvent, nowMs: number): void {
-    const en = enricher.enrich(event);
-    if (en === undefined) {
+    const slot = slotFor(event, nowMs);
+    if (slot === undefined) {
       metrics.countDrop('no_workload');
       return;
     }
-    const entry = entryFor(en, nowMs);
+    const entry = slot.entry;
     const p = entry.profile;
+    en.event = event;
+    en.workloadKey = slot.workload.workloadKey;
+    en.tier = slot.workload.tier;
+    en.labels = slot.workload.labels;
+    en.peer = event.kind === 'connect' ? enricher.peer(event.ip, slot.workload) : undefined;
     const digest = event.container.imageDigest;
     if (digest !== entry.checkedDigest) {
       if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest)
@@ -210,7 +258,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
           : 'stable';
     switch (event.kind) {
       case 'exec': {
-        if (!event.writtenByContainer && written.wasWritten(event)) event.writtenByContainer = true;
+        if (!event.writtenByContainer && written.wasWritten(slot.writes, event.process.exe))
+          event.writtenByContainer = true;
         const found = pathItem(p, 'exec', event.process.exe);
         item(entry, en, phase, 'exec', lookedUpKey, found, nowMs);
         return;
@@ -225,7 +274,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         const found = pathItem(p, 'file', event.path);
         // The profile's own key string when it equals the path: the written-paths set then
         // shares that string instead of keeping another copy, and its compare is a pointer one.
-        written.note(event, found !== undefined && found.key === event.path ? found.key : event.path);
+        written.note(slot.writes, event, found !== undefined && found.key === event.path ? found.key : event.path);
         item(entry, en, phase, 'file', lookedUpKey, found, nowMs);
         return;
       }
@@ -235,8 +284,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         return;
       }
       case 'connect': {
-        // An enricher that could not resolve the peer still gives a usable key: the address.
-        const key = keys.egress(en.peer?.id ?? event.ip, event.protocol, event.port);
+        const key = keys.egress(en.peer!.id, event.protocol, event.port);
         item(entry, en, phase, 'egress', key, lookup(p, 'egress', key), nowMs);
         return;
       }
@@ -391,6 +439,8 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       savedAtMs: nowMs,
       checkedDigest: '',
     });
+    // Slots still hold the entry this one replaces.
+    slotGeneration++;
   }
 
   /**
@@ -462,7 +512,12 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       const nowMs = clock();
       const stored = await store.loadAll();
       for (const s of stored) adopt(s, nowMs);
-      unsubscribe.push(policies.onChange(() => void policyGeneration++));
+      unsubscribe.push(
+        policies.onChange(() => {
+          policyGeneration++;
+          slotGeneration++;
+        }),
+      );
       unsubscribe.push(store.watch((s) => adopt(s, clock())));
       log.info({ profiles: stored.length }, 'profiles loaded');
       timer = setInterval(() => void flush(), persistEveryMs);

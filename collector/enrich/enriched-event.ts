@@ -10,20 +10,34 @@ export interface PeerIdentity {
   readonly tier: Tier;
 }
 
-/** An event with the context detection needs: its workload's tier and, for egress, the peer. */
-export interface EnrichedEvent {
-  readonly event: TriplineEvent;
-  /** workloadKey(event.container.workload); events without a workload are not enriched. */
+/**
+ * A container's workload as detection sees it. It is the same for every event of the
+ * container until the policies change, so the analyzer resolves it once per container.
+ */
+export interface WorkloadContext {
+  /** workloadKey(event.container.workload). */
   readonly workloadKey: string;
   readonly tier: Tier;
   /** Pod labels when known (selectors of RuntimePolicy match on them). */
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  /** The workload as a peer of itself: what loopback traffic reaches. */
+  readonly self: PeerIdentity;
+}
+
+/** An event with the context detection needs: its workload's tier and, for egress, the peer. */
+export interface EnrichedEvent {
+  readonly event: TriplineEvent;
+  readonly workloadKey: string;
+  readonly tier: Tier;
   readonly labels: Readonly<Record<string, string>> | undefined;
   /** Set for 'connect' events. */
   readonly peer: PeerIdentity | undefined;
 }
 
-/** Adds tiers and peer identities to decoded events. */
+/** Adds tiers and peer identities to decoded events. Neither method throws. */
 export interface Enricher {
-  /** Never throws; unknown peers are 'external' with the tier config gives their address. */
-  enrich(event: TriplineEvent): EnrichedEvent | undefined;
+  /** The workload of an event's container; undefined when the agent could not resolve one. */
+  workload(event: TriplineEvent): WorkloadContext | undefined;
+  /** Who an address is, seen from `from`: unknown addresses are 'external' with the tier config gives them. */
+  peer(ip: string, from: WorkloadContext): PeerIdentity;
 }

@@ -8,8 +8,9 @@
  * input): going through protobufjs message objects first cost an object per
  * sub-message, a Long per uint64 and a reflective oneof lookup per envelope, and put the
  * collector far below its throughput target. A stream's containers repeat in almost
- * every envelope, so each decoder remembers the bytes of the containers it has seen and
- * reuses their decoded strings when the bytes are identical.
+ * every envelope, so each decoder remembers the bytes of the containers it has seen and,
+ * when the bytes are identical, hands out the same ContainerInfo object again: decoded
+ * events are read-only, and the analyzer keys its per-container state on that object.
  */
 import protobuf from 'protobufjs/minimal.js';
 import { reportFromWire, tripline } from '../../proto/codec.js';

@@ -29,10 +29,13 @@ const FILE_OPS: readonly (FileOp | undefined)[] = [undefined, 'open-write', 'ren
 const PROTOCOLS: readonly (Protocol | undefined)[] = [undefined, 'tcp', 'udp'];
 const NO_NUMBERS: readonly number[] = Object.freeze([]);
 /**
- * Containers remembered per stream (about 1 KiB each): above a node's pod limit
- * (110 by default) times a few containers per pod, small enough for thousands of agents.
+ * Containers remembered per stream (about 1 KiB each): above the largest node pod limits
+ * (110 by default, several hundred on big cloud nodes) times a few containers per pod.
+ * Only a node that really runs that many containers fills it, so thousands of agents
+ * still fit. A decoded container that is not remembered costs the analyzer a fresh
+ * resolution of its workload.
  */
-const CONTAINER_CACHE_SIZE = 512;
+const CONTAINER_CACHE_SIZE = 2048;
 
 interface KnownContainer {
   readonly bytes: Buffer;
@@ -41,6 +44,8 @@ interface KnownContainer {
 
 export function createEnvelopeReader(): EnvelopeReader {
   const containers = new Map<number, KnownContainer>();
+  // A stream's envelopes all name the same node: one string, hashed once, for all of them.
+  let lastNode = '';
   const out: EnvelopeOutcome = { ok: false, event: undefined as unknown as TriplineEvent, kindIndex: 0, error: '' };
 
   // Payload fields of the envelope being read (the last payload on the wire wins).
@@ -82,7 +87,7 @@ export function createEnvelopeReader(): EnvelopeReader {
           break;
         case 2:
           c.expect(tag, 2);
-          node = c.string();
+          node = lastNode = c.stringOr(lastNode);
           break;
         case 3:
           c.expect(tag, 2);
@@ -305,14 +310,14 @@ export function createEnvelopeReader(): EnvelopeReader {
       const known = containers.get(id);
       if (known && known.bytes.length === stop - start && known.bytes.compare(buf, start, stop) === 0) {
         c.pos = stop;
-        return { ...known.info };
+        return known.info;
       }
     }
     c.pos = start;
     const info = decodeContainer(c, stop);
     if (id >= 0) {
       if (containers.size >= CONTAINER_CACHE_SIZE) containers.clear();
-      containers.set(id, { bytes: Buffer.from(buf.subarray(start, stop)), info: { ...info } });
+      containers.set(id, { bytes: Buffer.from(buf.subarray(start, stop)), info });
     }
     return info;
   }

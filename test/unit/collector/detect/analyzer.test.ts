@@ -279,6 +279,7 @@ describe('metrics and rule safety', () => {
       },
     };
     const others = createDefaultRules().slice(1);
+    const self = { kind: 'workload', id: API_KEY, tier: 'internal' } as const;
     const registry = new Registry();
     const findings: string[] = [];
     const base = await harness({});
@@ -287,7 +288,8 @@ describe('metrics and rule safety', () => {
       log: silentLogger(),
       registry,
       enricher: {
-        enrich: (e) => ({ event: e, workloadKey: API_KEY, tier: 'internal', labels: undefined, peer: undefined }),
+        workload: () => ({ workloadKey: API_KEY, tier: 'internal', labels: undefined, self }),
+        peer: () => self,
       },
       policies: base.policies,
       store: memoryStore(),
@@ -319,7 +321,8 @@ describe('malformed input', () => {
     const x = await make();
     const broken = syscalls(['read']);
     (broken as unknown as { names: unknown }).names = null;
-    await x.apply(exec('/bin/sh'), broken, exec('/usr/bin/env'));
+    // Straight to the analyzer: the wire cannot carry such an event.
+    await x.analyzer.apply([exec('/bin/sh'), broken, exec('/usr/bin/env')], SOURCE);
     expect(x.analyzer.getProfile(API_KEY)!.items.map((i) => i.key)).toEqual(['/bin/sh', '/usr/bin/env']);
     const drops = await metric(x, 'tripline_collector_analysis_dropped_total');
     expect(drops).toEqual([{ labels: { reason: 'invalid_event' }, value: 1 }]);

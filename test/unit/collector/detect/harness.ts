@@ -1,5 +1,12 @@
-/** A whole analysis stage (static policy and enrichment, analyzer, in-memory store) on a fake clock. */
+/**
+ * A whole analysis stage (static policy and enrichment, analyzer, in-memory store) on a
+ * fake clock. Events reach it the way ingest delivers them: encoded, then decoded by one
+ * batch decoder (one agent stream), so a container's events share one ContainerInfo.
+ */
 import { Registry } from 'prom-client';
+import { encodeBatchBody, encodeEnvelope, withBatchId } from '../../../../agent/transport/batch-encoding.js';
+import { createBatchDecoder } from '../../../../collector/ingest/batch-decoder.js';
+import { eventToWire } from '../../../../proto/codec.js';
 import { createAnalyzer } from '../../../../collector/analysis/create-analyzer.js';
 import type { Analyzer } from '../../../../collector/analysis/analyzer.js';
 import { parseAnalysisConfig } from '../../../../collector/analysis/analysis-config.js';
@@ -111,6 +118,17 @@ export async function harness(
     config,
   });
   await analyzer.start();
+  const decoder = createBatchDecoder(10_000);
+  let batchId = 0;
+  const viaWire = (events: TriplineEvent[]): TriplineEvent[] => {
+    const body = encodeBatchBody(
+      SOURCE.agentRunId,
+      events.map((e) => encodeEnvelope(eventToWire(e))),
+    );
+    const r = decoder.decode(withBatchId(++batchId, body));
+    if (!r.ok || r.batch.rejected > 0) throw new Error(`test events do not decode: ${JSON.stringify(r)}`);
+    return r.batch.events;
+  };
   const h: Harness = {
     analyzer,
     findings,
@@ -118,9 +136,9 @@ export async function harness(
     registry,
     policies,
     now,
-    apply: (...events) => analyzer.apply(events, SOURCE),
+    apply: (...events) => analyzer.apply(viaWire(events), SOURCE),
     async learn(...events) {
-      await analyzer.apply(events, SOURCE);
+      await analyzer.apply(viaWire(events), SOURCE);
       now.ms += 11_000;
     },
   };

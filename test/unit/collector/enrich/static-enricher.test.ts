@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Problems } from '../../../../lib/config-problems.js';
 import { parseEnrichConfig } from '../../../../collector/enrich/enrich-config.js';
 import { createStaticEnricher } from '../../../../collector/enrich/static-enricher.js';
+import type { Enricher, PeerIdentity } from '../../../../collector/enrich/enriched-event.js';
 import type { PeerDirectory } from '../../../../collector/enrich/peer-directory.js';
 import { parsePolicyConfig } from '../../../../collector/policy/policy-config.js';
 import { createStaticPolicySource } from '../../../../collector/policy/static-policy-source.js';
@@ -13,6 +14,11 @@ function enricher(rawEnrich: unknown, peers?: PeerDirectory, rawPolicy: unknown 
   const policies = createStaticPolicySource(parsePolicyConfig(rawPolicy, problems));
   expect(problems.all).toEqual([]);
   return createStaticEnricher({ config, policies, ...(peers ? { peers } : {}) });
+}
+
+/** Who `ip` is to the test workload. */
+function peer(e: Enricher, ip: string): PeerIdentity {
+  return e.peer(ip, e.workload(connect(ip, 443))!);
 }
 
 describe('parseEnrichConfig', () => {
@@ -53,30 +59,20 @@ describe('createStaticEnricher', () => {
         { match: 'prod/**', tier: 'confidential' },
       ],
     });
-    const a = e.enrich(exec('/bin/true'))!;
+    const a = e.workload(exec('/bin/true'))!;
     expect(a.workloadKey).toBe(API_KEY);
     expect(a.tier).toBe('restricted');
     const web = { ...API, namespace: 'web' };
-    expect(e.enrich(exec('/bin/true', { workload: web, cgroupId: 7 }))!.tier).toBe('confidential');
+    expect(e.workload(exec('/bin/true', { workload: web, cgroupId: 7 }))!.tier).toBe('confidential');
     const dev = { ...API, cluster: 'dev' };
-    expect(e.enrich(exec('/bin/true', { workload: dev, cgroupId: 8 }))!.tier).toBe('internal');
-  });
-
-  it('notices when a cgroup id is reused by another workload', () => {
-    const e = enricher({ workloadTiers: [{ match: 'prod/payments/**', tier: 'restricted' }] });
-    expect(e.enrich(exec('/bin/true'))!.tier).toBe('restricted');
-    const next = exec('/bin/true', { workload: { ...API, namespace: 'web' } });
-    next.container.containerId = 'def';
-    const other = e.enrich(next)!;
-    expect(other.workloadKey).toBe('prod/web/Deployment/api/api');
-    expect(other.tier).toBe('internal');
+    expect(e.workload(exec('/bin/true', { workload: dev, cgroupId: 8 }))!.tier).toBe('internal');
   });
 
   it('does not enrich events without a workload', () => {
     const e = enricher({});
     const ev = exec('/bin/true');
     ev.container.workload = undefined;
-    expect(e.enrich(ev)).toBeUndefined();
+    expect(e.workload(ev)).toBeUndefined();
   });
 
   it('resolves peers: cluster directory, then the most specific configured network, else public internet', () => {
@@ -95,34 +91,34 @@ describe('createStaticEnricher', () => {
       },
       directory,
     );
-    expect(e.enrich(connect('10.244.1.7', 5432))!.peer).toEqual({
+    expect(peer(e, '10.244.1.7')).toEqual({
       kind: 'workload',
       id: 'prod/db/StatefulSet/pg/pg',
       tier: 'restricted',
     });
-    expect(e.enrich(connect('10.9.3.4', 443))!.peer).toEqual({
+    expect(peer(e, '10.9.3.4')).toEqual({
       kind: 'external',
       id: '10.9.0.0/16',
       tier: 'confidential',
     });
-    expect(e.enrich(connect('10.3.3.4', 443))!.peer).toEqual({ kind: 'external', id: '10.0.0.0/8', tier: 'internal' });
-    expect(e.enrich(connect('127.0.0.99', 443))!.peer).toEqual({
+    expect(peer(e, '10.3.3.4')).toEqual({ kind: 'external', id: '10.0.0.0/8', tier: 'internal' });
+    expect(peer(e, '127.0.0.99')).toEqual({
       kind: 'external',
       id: '127.0.0.99/32',
       tier: 'public',
     });
-    expect(e.enrich(connect('::ffff:127.0.0.99', 443))!.peer!.id).toBe('127.0.0.99/32');
-    expect(e.enrich(connect('fd00:ec2::254', 80))!.peer).toEqual({
+    expect(peer(e, '::ffff:127.0.0.99').id).toBe('127.0.0.99/32');
+    expect(peer(e, 'fd00:ec2::254')).toEqual({
       kind: 'external',
       id: 'fd00:ec2::/32',
       tier: 'internal',
     });
-    expect(e.enrich(connect('203.0.113.9', 443))!.peer).toEqual({
+    expect(peer(e, '203.0.113.9')).toEqual({
       kind: 'external',
       id: '203.0.113.9',
       tier: 'public',
     });
-    expect(e.enrich(connect('2001:db8::1', 443))!.peer).toEqual({
+    expect(peer(e, '2001:db8::1')).toEqual({
       kind: 'external',
       id: '2001:db8::1',
       tier: 'public',
@@ -131,7 +127,7 @@ describe('createStaticEnricher', () => {
 
   it('treats unconfigured loopback as the workload itself', () => {
     const e = enricher({ workloadTiers: [{ match: '**', tier: 'restricted' }] });
-    expect(e.enrich(connect('127.0.0.1', 6379))!.peer).toEqual({ kind: 'workload', id: API_KEY, tier: 'restricted' });
-    expect(e.enrich(connect('::1', 6379))!.peer!.id).toBe(API_KEY);
+    expect(peer(e, '127.0.0.1')).toEqual({ kind: 'workload', id: API_KEY, tier: 'restricted' });
+    expect(peer(e, '::1').id).toBe(API_KEY);
   });
 });
