@@ -57,6 +57,10 @@ export interface PipelineConfig {
   readonly dedupSize: number;
   /** A repeated observation is sent again after this long (refreshes last-seen upstream). */
   readonly dedupTtlMs: number;
+  /** Files remembered per container as written by it (an exec of one is a dropped binary). */
+  readonly writtenPathsPerContainer: number;
+  /** Containers whose written files are remembered; the least recently writing are forgotten first. */
+  readonly writtenPathsContainers: number;
   readonly reportIntervalMs: number;
   /** How long a new Kubernetes container's events wait for its pod to be known. */
   readonly podWaitMs: number;
@@ -150,6 +154,8 @@ function parsePipeline(r: ConfigReader): PipelineConfig {
   if (batchMaxEvents > queueSize) r.bad('batchMaxEvents', 'must not exceed queueSize', undefined);
   const dedupSize = r.integer('dedupSize', 16_384, 0, 10_000_000);
   const dedupTtlMs = r.duration('dedupTtl', 10 * 60_000, 0, 24 * 3_600_000);
+  const writtenPathsPerContainer = r.integer('writtenPathsPerContainer', 1024, 1, 1_000_000);
+  const writtenPathsContainers = r.integer('writtenPathsContainers', 4096, 1, 1_000_000);
   const reportIntervalMs = r.duration('reportInterval', 60_000, 100, 3_600_000);
   const podWaitMs = r.duration('podWait', 2_000, 0, 60_000);
   r.rejectUnknown();
@@ -160,6 +166,8 @@ function parsePipeline(r: ConfigReader): PipelineConfig {
     batchMaxDelayMs,
     dedupSize,
     dedupTtlMs,
+    writtenPathsPerContainer,
+    writtenPathsContainers,
     reportIntervalMs,
     podWaitMs,
   };

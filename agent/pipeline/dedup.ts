@@ -23,7 +23,8 @@ export interface Dedup {
 export function dedupKey(e: TriplineEvent): string | undefined {
   switch (e.kind) {
     case 'exec':
-      return `${e.container.cgroupId}\0exec\0${e.process.exe}`;
+      // An exec of a file the container has since written is a different observation.
+      return `${e.container.cgroupId}\0exec\0${e.writtenByContainer ? 'w' : ''}\0${e.process.exe}`;
     case 'file':
       return `${e.container.cgroupId}\0file\0${e.op}\0${e.path}`;
     case 'listen':

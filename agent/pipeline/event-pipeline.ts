@@ -1,5 +1,5 @@
 /**
- * The agent's pipeline: sensor event → dedup → container identity → sequence number →
+ * The agent's pipeline: sensor event → written-file marking → dedup → container identity → sequence number →
  * encoded envelope → bounded queue → batches to the transport, plus the AgentReport once
  * per interval riding on the next batch.
  *
@@ -20,6 +20,7 @@ import { encodeEnvelope } from '../transport/batch-encoding.js';
 import type { OutgoingEnvelope, Transport } from '../transport/transport.js';
 import { createBurstLog } from './burst-log.js';
 import { createDedup } from './dedup.js';
+import { createWrittenFiles } from './written-files.js';
 import type { Pipeline } from './pipeline.js';
 import { UNATTRIBUTED, buildReport, createReportCounters, type CountsSnapshot } from './report-counters.js';
 
@@ -48,6 +49,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const now = opts.now ?? Date.now;
   const drops = createBurstLog(log, 'dropping events');
   const dedup = createDedup({ size: config.dedupSize, ttlMs: config.dedupTtlMs, now });
+  const written = createWrittenFiles({
+    maxPathsPerContainer: config.writtenPathsPerContainer,
+    maxContainers: config.writtenPathsContainers,
+  });
   const counters = createReportCounters(now() * 1e6);
 
   // The queue is an array with a moving head: shift() is O(n) on large arrays.
@@ -134,6 +139,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       const id = e.container.cgroupId;
       metrics.eventsSeen.inc({ kind: e.kind });
       counters.count(id, e.kind, 'seen');
+      // Before dedup: a write repeated after an unlink is a repeat there, yet the file is back.
+      if (e.kind === 'file') written.note(e);
+      else if (e.kind === 'exec' && !e.writtenByContainer && written.wasWritten(e)) e.writtenByContainer = true;
       if (dedup.isRepeat(e)) {
         metrics.eventsDeduplicated.inc({ kind: e.kind });
         counters.count(id, e.kind, 'deduplicated');

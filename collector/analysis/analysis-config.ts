@@ -13,10 +13,6 @@ export interface AnalysisConfig {
   readonly ephemeralPortMin: number;
   /** Items per profile; past it nothing new is learned (and a metric counts it). */
   readonly maxItemsPerProfile: number;
-  /** Written paths remembered per container for dropped-binary-exec. */
-  readonly writtenPathsPerContainer: number;
-  /** Containers whose written paths are remembered. */
-  readonly writtenPathsContainers: number;
 }
 
 export function parseAnalysisConfig(raw: unknown, problems: Problems, path = 'analysis'): AnalysisConfig {
@@ -26,8 +22,6 @@ export function parseAnalysisConfig(raw: unknown, problems: Problems, path = 'an
     'statsPersistEvery',
     'ephemeralPortMin',
     'maxItemsPerProfile',
-    'writtenPathsPerContainer',
-    'writtenPathsContainers',
   ];
   checkKeys(o, path, problems, keys);
   const duration = (k: string, def: number, min: number): number => {
@@ -53,7 +47,5 @@ export function parseAnalysisConfig(raw: unknown, problems: Problems, path = 'an
     statsPersistEveryMs: duration('statsPersistEvery', 10 * 60_000, 1000),
     ephemeralPortMin: int('ephemeralPortMin', DEFAULT_EPHEMERAL_PORT_MIN, 1024, 65535),
     maxItemsPerProfile: int('maxItemsPerProfile', 5000, 10, 1_000_000),
-    writtenPathsPerContainer: int('writtenPathsPerContainer', 1024, 1, 1_000_000),
-    writtenPathsContainers: int('writtenPathsContainers', 20_000, 1, 10_000_000),
   });
 }

@@ -1,9 +1,8 @@
 /**
  * The analysis pipeline: enrich each event, find its workload's profile, let the rules
  * indexed under its kind decide, then learn. Built for the ingest hot path: the decoder
- * shares one ContainerInfo object per container, and everything the analyzer needs about
- * a container (workload, profile, written files) hangs off that object in one WeakMap
- * slot; then one Map lookup per item, memoised keys, a reused rule context and event
+ * shares one ContainerInfo object per container, and what the analyzer needs about a
+ * container (workload context, profile entry) hangs off that object in one WeakMap slot; then one Map lookup per item, memoised keys, a reused rule context and event
  * wrapper, metrics as array increments — nothing is allocated for an event whose items
  * are all known.
  */
@@ -28,7 +27,6 @@ import { createDefaultRules } from '../detect/default-rules.js';
 import { matchersFor, type PolicyMatchers } from '../detect/policy-matchers.js';
 import type { Phase, Rule, RuleContext } from '../detect/rule.js';
 import { createRuleRegistry } from '../detect/rule-registry.js';
-import { createWrittenPaths, type ContainerWrites } from '../detect/written-paths.js';
 import { compileGlob } from '../policy/glob.js';
 import type { EffectivePolicy, PolicySource } from '../policy/policy.js';
 import {
@@ -97,15 +95,14 @@ interface Entry {
 
 /**
  * What the analyzer resolved for one container object. Valid while `generation` equals
- * the analyzer's (bumped by policy changes and replaced profiles), the container still
- * names the same workload object, and the written-paths record is live.
+ * the analyzer's (bumped by policy changes and replaced profiles) and the container
+ * still names the same workload object.
  */
 interface Slot {
   generation: number;
   ref: WorkloadRef;
   workload: WorkloadContext;
   entry: Entry;
-  writes: ContainerWrites;
 }
 
 const SAVE_BATCH = 256;
@@ -138,10 +135,6 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     egress: rulesFor.egress.filter((r) => !r.novelty),
   };
   const keys = createItemKeys(config.ephemeralPortMin);
-  const written = createWrittenPaths({
-    maxPathsPerContainer: config.writtenPathsPerContainer,
-    maxContainers: config.writtenPathsContainers,
-  });
   const entries = new Map<string, Entry>();
   const metrics = createAnalysisMetrics(opts.registry, {
     byState() {
@@ -190,7 +183,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
   function slotFor(event: TriplineEvent, nowMs: number): Slot | undefined {
     const c = event.container;
     const s = slots.get(c);
-    if (s !== undefined && s.generation === slotGeneration && s.ref === c.workload && s.writes.live) return s;
+    if (s !== undefined && s.generation === slotGeneration && s.ref === c.workload) return s;
     const workload = enricher.workload(event);
     if (workload === undefined) return undefined;
     const fresh: Slot = {
@@ -198,7 +191,6 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
       ref: c.workload!,
       workload,
       entry: entryFor(c.workload!, workload, nowMs),
-      writes: written.container(event.node, c.cgroupId),
     };
     slots.set(c, fresh);
     return fresh;
@@ -258,8 +250,6 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
           : 'stable';
     switch (event.kind) {
       case 'exec': {
-        if (!event.writtenByContainer && written.wasWritten(slot.writes, event.process.exe))
-          event.writtenByContainer = true;
         const found = pathItem(p, 'exec', event.process.exe);
         item(entry, en, phase, 'exec', lookedUpKey, found, nowMs);
         return;
@@ -272,9 +262,6 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
         return;
       case 'file': {
         const found = pathItem(p, 'file', event.path);
-        // The profile's own key string when it equals the path: the written-paths set then
-        // shares that string instead of keeping another copy, and its compare is a pointer one.
-        written.note(slot.writes, event, found !== undefined && found.key === event.path ? found.key : event.path);
         item(entry, en, phase, 'file', lookedUpKey, found, nowMs);
         return;
       }

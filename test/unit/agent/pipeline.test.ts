@@ -68,6 +68,22 @@ function exec(cgroupId: number, exe: string): TriplineEvent {
   };
 }
 
+function write(cgroupId: number, path: string, op: 'open-write' | 'unlink' = 'open-write'): TriplineEvent {
+  return {
+    kind: 'file',
+    timeNs: 1,
+    node: '',
+    seq: 0,
+    container: unresolvedContainer(cgroupId),
+    process: { pid: 10, ppid: 1, uid: 0, exe: '/bin/sh', comm: 'sh', argv: [] },
+    op,
+    path,
+    oldPath: '',
+    flags: 0o101,
+    resolved: true,
+  };
+}
+
 function syscalls(cgroupId: number, n: number): TriplineEvent {
   return {
     kind: 'syscalls',
@@ -145,6 +161,24 @@ describe('pipeline', () => {
     expect(await s.registry.getSingleMetricAsString('tripline_agent_events_deduplicated_total')).toContain(
       'kind="exec"} 1',
     );
+  });
+
+  it('marks an exec of a file its container wrote, even when dedup suppressed the write', async () => {
+    const s = setup({ dedupTtlMs: 60_000 });
+    s.p.emit(exec(1, '/tmp/x')); // before it was written: an ordinary exec
+    s.p.emit(write(1, '/tmp/x'));
+    s.p.emit(write(1, '/tmp/x', 'unlink'));
+    s.p.emit(write(1, '/tmp/x')); // a repeat for dedup, yet the file exists again
+    s.p.emit(exec(1, '/tmp/x')); // not a repeat of the first exec: this one is marked
+    s.p.emit(exec(2, '/tmp/x')); // another container did not write it
+    await s.p.stop();
+    const execs = s.events().filter((e) => e.kind === 'exec');
+    expect(execs.map((e) => [e.container.cgroupId, e.kind === 'exec' && e.writtenByContainer])).toEqual([
+      [1, false],
+      [1, true],
+      [2, false],
+    ]);
+    expect(s.events().filter((e) => e.kind === 'file')).toHaveLength(2);
   });
 
   it('cuts batches at batchMaxEvents as soon as they fill', async () => {

@@ -298,7 +298,7 @@ describe('metrics and rule safety', () => {
       rules: [boom, ...others],
     });
     await analyzer.start();
-    await analyzer.apply([file('/tmp/p'), exec('/tmp/p')], SOURCE);
+    await analyzer.apply([file('/tmp/p'), { ...exec('/tmp/p'), writtenByContainer: true }], SOURCE);
     await analyzer.stop();
     expect(findings).toEqual(['dropped-binary-exec']);
     const errors = (await registry.getSingleMetric('tripline_collector_rule_errors_total')!.get()).values;

@@ -3,7 +3,7 @@
  * analysis stage with a stable profile learned from realistic baseline events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, exec, file, listen, syscalls, API } from './events.js';
+import { connect, exec, file, listen, syscalls, API, API_KEY } from './events.js';
 import { harness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -59,25 +59,24 @@ describe('unexpected-exec', () => {
   });
 });
 
+/** An exec the agent marked as of a file its container wrote (agent/pipeline/written-files.ts). */
+function dropped(exe: string) {
+  return { ...exec(exe), writtenByContainer: true };
+}
+
 describe('dropped-binary-exec', () => {
-  it('fires when the container executes a file it wrote, instead of unexpected-exec', async () => {
+  it('fires when the agent marks an exec as of a file the container wrote, instead of unexpected-exec', async () => {
     const x = await stable();
-    await x.apply(file('/tmp/x'), exec('/tmp/x'));
+    await x.apply(file('/tmp/x'), dropped('/tmp/x'));
     expect(rules(x)).toEqual(['unexpected-file-write', 'dropped-binary-exec']);
     expect(x.findings[1]!.severity).toBe('critical');
     expect(x.findings[1]!.event.kind === 'exec' && x.findings[1]!.event.writtenByContainer).toBe(true);
   });
-  it('follows a rename of the written file, and not writes by another container', async () => {
+  it('stays silent for an approved dropped binary', async () => {
     const x = await stable();
-    await x.apply(
-      file('/tmp/dl'),
-      file('/usr/local/bin/helper', undefined, 'rename', '/tmp/dl'),
-      exec('/usr/local/bin/helper'),
-    );
-    expect(rules(x)).toContain('dropped-binary-exec');
-    x.findings.length = 0;
-    await x.apply(file('/tmp/other', { cgroupId: 999 }), exec('/tmp/other'));
-    expect(rules(x)).not.toContain('dropped-binary-exec');
+    await x.analyzer.approve(API_KEY, 'exec', '/opt/plugins/loader');
+    await x.apply(dropped('/opt/plugins/loader'));
+    expect(rules(x)).toEqual([]);
   });
   it('does not fire for a binary that came with the image', async () => {
     const x = await stable();
@@ -86,7 +85,7 @@ describe('dropped-binary-exec', () => {
   });
   it('fires during learning at reduced score', async () => {
     h = await harness({});
-    await h.apply(file('/tmp/payload'), exec('/tmp/payload'));
+    await h.apply(file('/tmp/payload'), dropped('/tmp/payload'));
     const f = h.findings.find((x) => x.rule === 'dropped-binary-exec')!;
     expect(f.context).toContain('learning');
     expect(f.severity).toBe('high');
