@@ -44,8 +44,6 @@ interface KnownContainer {
 
 export function createEnvelopeReader(): EnvelopeReader {
   const containers = new Map<number, KnownContainer>();
-  // A stream's envelopes all name the same node: one string, hashed once, for all of them.
-  let lastNode = '';
   const out: EnvelopeOutcome = { ok: false, event: undefined as unknown as TriplineEvent, kindIndex: 0, error: '' };
 
   // Payload fields of the envelope being read (the last payload on the wire wins).
@@ -87,7 +85,7 @@ export function createEnvelopeReader(): EnvelopeReader {
           break;
         case 2:
           c.expect(tag, 2);
-          node = lastNode = c.stringOr(lastNode);
+          node = c.string();
           break;
         case 3:
           c.expect(tag, 2);

@@ -90,30 +90,6 @@ export class WireCursor {
     return this.text(this.delimited());
   }
 
-  /**
-   * The next string field, as `same` itself when the bytes are its ASCII text: a value
-   * repeated in every envelope then costs a byte compare instead of a new string, and
-   * keeps the hash V8 cached in it.
-   */
-  stringOr(same: string): string {
-    const stop = this.delimited();
-    const n = stop - this.pos;
-    if (n === same.length) {
-      const buf = this.buf;
-      const at = this.pos;
-      let i = 0;
-      for (; i < n; i++) {
-        const b = buf[at + i]!;
-        if (b >= 0x80 || b !== same.charCodeAt(i)) break;
-      }
-      if (i === n) {
-        this.pos = stop;
-        return same;
-      }
-    }
-    return this.text(stop);
-  }
-
   /** Skips a field of an unknown number. Groups (wire types 3/4) are not used by this contract. */
   skip(wireType: number): void {
     switch (wireType) {
