@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../../proto/events.js';
-import type { RuleId, Severity } from '../../proto/incident.js';
+import { SEVERITIES, type RuleId, type Severity } from '../../proto/incident.js';
 import type { ProfileState } from '../../proto/profile.js';
 
 export const ANALYSIS_DROP_REASONS = ['no_workload', 'profile_full', 'invalid_event'] as const;
@@ -31,9 +31,14 @@ export const KIND_INDEX: Readonly<Record<EventKind, number>> = Object.freeze(
   Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as Record<EventKind, number>,
 );
 
+const SEVERITY_INDEX: Readonly<Record<Severity, number>> = Object.freeze(
+  Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>,
+);
+
 export function createAnalysisMetrics(registry: Registry, profiles: ProfileCounts): AnalysisMetrics {
   const events = new Float64Array(EVENT_KINDS.length);
-  const findings = new Map<string, number>();
+  // Per rule, one slot per severity: a label pair without building a string per finding.
+  const findings = new Map<RuleId, Float64Array>();
   const silenced = new Map<RuleId, number>();
   const ruleErrors = new Map<RuleId, number>();
   const drops = new Map<AnalysisDropReason, number>();
@@ -63,10 +68,12 @@ export function createAnalysisMetrics(registry: Registry, profiles: ProfileCount
     labelNames: ['rule', 'severity'],
     registers: [registry],
     collect() {
-      drain(findings, (k, n) => {
-        const [rule, severity] = k.split(' ');
-        this.inc({ rule, severity }, n);
-      });
+      for (const [rule, bySeverity] of findings) {
+        SEVERITIES.forEach((severity, i) => {
+          if (bySeverity[i]! > 0) this.inc({ rule, severity }, bySeverity[i]!);
+        });
+        bySeverity.fill(0);
+      }
     },
   });
   new Counter({
@@ -131,7 +138,12 @@ export function createAnalysisMetrics(registry: Registry, profiles: ProfileCount
 
   return {
     events,
-    countFinding: (rule, severity) => bump(findings, `${rule} ${severity}`),
+    countFinding(rule, severity) {
+      let bySeverity = findings.get(rule);
+      if (bySeverity === undefined) findings.set(rule, (bySeverity = new Float64Array(SEVERITIES.length)));
+      const i = SEVERITY_INDEX[severity];
+      bySeverity[i] = bySeverity[i]! + 1;
+    },
     countSilenced: (rule) => bump(silenced, rule),
     countRuleError: (rule) => bump(ruleErrors, rule),
     countDrop: (reason) => bump(drops, reason),
