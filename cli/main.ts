@@ -18,7 +18,7 @@ Commands:
   collector               the collector alone (agents connect over gRPC)
   agent                   the node agent alone (--collector HOST:PORT, or --print)
   profiles <subcommand>   list, show, approve, remove, relearn, lock, export
-  incidents <subcommand>  list, show, approve
+  incidents <subcommand>  list, show, approve, dead-letters, resend
 
 Options:
   -c, --config FILE       config file (YAML); TRIPLINE__section__key=value overrides
@@ -30,6 +30,7 @@ Options:
       --api URL           client commands: collector API (default http://127.0.0.1:7680)
       --token-file FILE   client commands: API token file (default <data-dir>/api-token)
       --min-severity S, --rule R, --workload KEY   incidents list filters
+      --sink ID           incidents dead-letters/resend: only this sink's incidents
   -h, --help`;
 
 async function main(argv: string[]): Promise<number> {
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       'min-severity': { type: 'string' },
       rule: { type: 'string' },
       workload: { type: 'string' },
+      sink: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
         await incidentsCommand(
           target,
           rest,
-          { minSeverity: values['min-severity'], rule: values.rule, workload: values.workload },
+          { minSeverity: values['min-severity'], rule: values.rule, workload: values.workload, sink: values.sink },
           out,
         );
       }

@@ -1,5 +1,9 @@
 import type { Incident, Severity } from '../../proto/incident.js';
 import type { ItemKind, ProfileSnapshot } from '../../proto/profile.js';
+import type { DeadLetterListing } from '../sinks/delivery/dead-letter-reader.js';
+import type { ResendReport } from '../sinks/delivery/dead-letter-resend.js';
+
+export type { DeadLetterListing, ResendReport };
 
 /**
  * Outcome of a tuning operation. Errors are bounded codes: 'not-found' and
@@ -35,6 +39,13 @@ export interface IncidentFilter {
 export interface IncidentQueries {
   list(filter: IncidentFilter): readonly Incident[];
   get(id: string): Incident | undefined;
+  /**
+   * Dead-lettered incidents, oldest first. Optional (like `resendDeadLetters`) because
+   * only the incident pipeline has a dead-letter file; without it the routes answer 404.
+   */
+  deadLetters?(filter: { readonly sink?: string; readonly limit?: number }): Promise<DeadLetterListing>;
+  /** Re-queues dead-lettered incidents for delivery to their sink (or to `sink` only). */
+  resendDeadLetters?(filter: { readonly sink?: string }): Promise<ResendReport>;
 }
 
 /** One component's health, shown on /readyz and in `tripline status`. */

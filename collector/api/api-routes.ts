@@ -55,7 +55,7 @@ function parseSelector(s: string | null): Record<string, string> {
 
 /**
  * /api/v1/profiles[/<key>[/items|/relearn|/lock|/export/seccomp|/export/networkpolicy]]
- * /api/v1/incidents[/<id>[/approve]]. Workload keys contain '/', so clients
+ * /api/v1/incidents[/<id>[/approve]], /api/v1/dead-letters[/resend]. Workload keys contain '/', so clients
  * percent-encode them as one path segment.
  */
 export async function routeApi(req: IncomingMessage, res: ServerResponse, url: URL, deps: Deps): Promise<void> {
@@ -106,7 +106,41 @@ export async function routeApi(req: IncomingMessage, res: ServerResponse, url: U
     }
     throw new HttpError(404, `no route ${method} ${url.pathname}`);
   }
+  if (collection === 'dead-letters') return routeDeadLetters(req, res, url, deps.incidents, id);
   throw new HttpError(404, `no route for ${url.pathname}`);
+}
+
+/** An optional sink id: absent, or a non-empty string. */
+function sinkFilter(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  throw new HttpError(400, 'sink must be a non-empty sink id');
+}
+
+/** GET /api/v1/dead-letters[?sink=ID&limit=N], POST /api/v1/dead-letters/resend {"sink"?: ID}. */
+async function routeDeadLetters(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  incidents: IncidentQueries,
+  action: string | undefined,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (!incidents.deadLetters || !incidents.resendDeadLetters)
+    throw new HttpError(404, 'this server has no dead-letter file');
+  if (action === undefined && method === 'GET') {
+    const limit = Number(url.searchParams.get('limit') ?? 1000);
+    const listing = await incidents.deadLetters({
+      sink: sinkFilter(url.searchParams.get('sink')),
+      limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 10_000) : 1000,
+    });
+    return sendJson(res, 200, listing);
+  }
+  if (action === 'resend' && method === 'POST') {
+    const body = await readJsonBody(req);
+    return sendJson(res, 200, await incidents.resendDeadLetters({ sink: sinkFilter(body.sink) }));
+  }
+  throw new HttpError(404, `no route ${method} ${url.pathname}`);
 }
 
 function summary(p: ReturnType<ProfileOperations['listProfiles']>[number]): Record<string, unknown> {

@@ -9,6 +9,9 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import { severityRank, type Incident } from '../../proto/incident.js';
 import { createDeadLetterFile } from '../sinks/delivery/dead-letter.js';
+import { createDeadLetterMetrics } from '../sinks/delivery/dead-letter-metrics.js';
+import { listDeadLetters } from '../sinks/delivery/dead-letter-reader.js';
+import { resendDeadLetters } from '../sinks/delivery/dead-letter-resend.js';
 import { settingsFor } from '../sinks/delivery/delivery-config.js';
 import { createDeliveryMetrics } from '../sinks/delivery/delivery-metrics.js';
 import { createOutbox } from '../sinks/delivery/outbox.js';
@@ -88,6 +91,7 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
 
   const deadLetter = createDeadLetterFile(join(dir, 'dead-letter.jsonl'), config.delivery.deadLetterMaxBytes, log, now);
   const deliveryMetrics = createDeliveryMetrics(deps.registry);
+  const deadLetterMetrics = createDeadLetterMetrics(deps.registry);
   const deliveries: SinkDelivery[] = deps.sinks.map((sink) =>
     createSinkDelivery(sink, settingsFor(config.delivery, sink.id), {
       outbox,
@@ -201,6 +205,35 @@ export function createIncidentPipeline(deps: IncidentPipelineDeps): IncidentPipe
 
     health() {
       return deliveries.map((d) => d.health());
+    },
+
+    deadLetters(filter) {
+      // Read between dead-letter writes, so a half-written line is never reported as malformed.
+      return deadLetter.exclusive(() =>
+        listDeadLetters(deadLetter.path, { sink: filter.sink, limit: filter.limit ?? 1000 }),
+      );
+    },
+
+    async resendDeadLetters(filter) {
+      const report = await resendDeadLetters(
+        {
+          deadLetter,
+          outbox,
+          sinks: deps.sinks,
+          // Half the bound leaves the other half for live incidents during a large resend.
+          outboxBudgetBytes: config.outbox.maxBytes / 2,
+          metrics: deadLetterMetrics,
+          log,
+        },
+        filter,
+      );
+      // Re-queued records are old revisions; a fresh snapshot past them keeps a restart's
+      // replay from reopening incidents the table has since forgotten.
+      if (report.requeued > 0) {
+        dirty = true;
+        void writeSnapshot();
+      }
+      return report;
     },
   };
 }

@@ -1,8 +1,10 @@
 import type { Incident, Severity } from '../../proto/incident.js';
+import type { DeadLetterListing } from '../sinks/delivery/dead-letter-reader.js';
+import type { ResendReport } from '../sinks/delivery/dead-letter-resend.js';
 import type { SinkHealth } from '../sinks/delivery/sink-delivery.js';
 import type { FindingSink } from './finding.js';
 
-export type { SinkHealth };
+export type { DeadLetterListing, ResendReport, SinkHealth };
 
 /** Which current incidents `list` returns. */
 export interface IncidentFilter {
@@ -34,4 +36,11 @@ export interface IncidentPipeline extends FindingSink {
   get(id: string): Incident | undefined;
   /** Delivery state of every sink. */
   health(): readonly SinkHealth[];
+  /** Dead-lettered incidents, oldest first (at most `limit`, default 1000), optionally of one sink. */
+  deadLetters(filter: { readonly sink?: string; readonly limit?: number }): Promise<DeadLetterListing>;
+  /**
+   * Re-queues dead-lettered incidents (of every sink, or of `sink`) in the outbox for
+   * their sink and removes them from the dead-letter file once the outbox is fsynced.
+   */
+  resendDeadLetters(filter: { readonly sink?: string }): Promise<ResendReport>;
 }

@@ -17,8 +17,15 @@ export interface DeadLetterEntry {
 }
 
 export interface DeadLetterFile {
+  /** The current generation's path; the previous one is `<path>.1`. */
+  readonly path: string;
   /** Appends and fsyncs; resolves false (and logs) when the file cannot be written. */
   write(entry: DeadLetterEntry): Promise<boolean>;
+  /**
+   * Runs `fn` between writes with the file closed, so `fn` may read both generations and
+   * replace them (a resend); the next write reopens whatever file is then at `path`.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -76,9 +83,22 @@ export function createDeadLetterFile(
   }
 
   return {
+    path,
     write(entry) {
       const p = chain.then(() => writeNow(entry));
       chain = p;
+      return p;
+    },
+    exclusive(fn) {
+      const p = chain.then(async () => {
+        // Close first: a replaced file is a new inode, and appends through the old handle
+        // would land in the unlinked file and be lost.
+        const open = fh;
+        fh = undefined;
+        await open?.close();
+        return fn();
+      });
+      chain = p.catch(() => undefined);
       return p;
     },
     async close() {
