@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { incidentsCommand } from '../../../cli/commands/incidents-command.js';
 import type { DeadLetterListing, ProfileOperations, ResendReport } from '../../../collector/api/api-operations.js';
 import { createApiServer } from '../../../collector/api/api-server.js';
 import { createIncidentPipeline } from '../../../collector/incidents/create-incident-pipeline.js';
@@ -79,7 +80,7 @@ async function collector(r: HttpsReceiver, dataDir: string) {
     expect(res.status).toBe(200);
     return res.json();
   };
-  return { p, registry, call };
+  return { p, registry, call, target: { url: `http://127.0.0.1:${port}`, token: TOKEN } };
 }
 
 async function setup() {
@@ -204,5 +205,32 @@ describe('re-sending dead letters through the API', () => {
     const all = await call('POST', '/api/v1/dead-letters/resend');
     expect(all).toMatchObject({ requeued: 0, skippedUnknownSink: 1 });
     expect(lines(deadLetterPath)).toEqual([gone, malformed]);
+  });
+
+  it('tripline incidents dead-letters and resend [--sink] drive the same operations', async () => {
+    const { r, dataDir, deadLetterPath } = await setup();
+    let fixed = false;
+    r.respond = () => (fixed ? { status: 200 } : { status: 400 });
+    const { p, target } = await collector(r, dataDir);
+    p.submit(finding({ key: '/bin/nc' }));
+    await waitFor(() => lines(deadLetterPath).length === 1, { what: 'a dead letter' });
+    const out: string[] = [];
+    await incidentsCommand(target, ['dead-letters'], { sink: 'soc' }, (s) => out.push(s));
+    expect(out).toEqual([
+      expect.stringMatching(
+        /Z {2}soc {2}[0-9a-f]+:1 {2}HIGH {5}unexpected-exec .* test\/default\/Deployment\/web\/main {2}1 attempt\(s\): .*400/,
+      ),
+    ]);
+
+    fixed = true;
+    out.length = 0;
+    await incidentsCommand(target, ['resend'], { sink: 'elsewhere' }, (s) => out.push(s));
+    expect(out).toEqual(['re-queued 0 dead-lettered incident(s) for delivery']);
+    expect(lines(deadLetterPath)).toHaveLength(1);
+    out.length = 0;
+    await incidentsCommand(target, ['resend'], { sink: 'soc' }, (s) => out.push(s));
+    expect(out).toEqual(['re-queued 1 dead-lettered incident(s) for delivery']);
+    await waitFor(() => r.accepted.size === 1, { what: 'the re-sent incident' });
+    expect(lines(deadLetterPath)).toEqual([]);
   });
 });
