@@ -17,12 +17,7 @@ export interface AnalysisConfig {
 
 export function parseAnalysisConfig(raw: unknown, problems: Problems, path = 'analysis'): AnalysisConfig {
   const o = asObject(raw ?? {}, path, problems);
-  const keys = [
-    'persistEvery',
-    'statsPersistEvery',
-    'ephemeralPortMin',
-    'maxItemsPerProfile',
-  ];
+  const keys = ['persistEvery', 'statsPersistEvery', 'ephemeralPortMin', 'maxItemsPerProfile'];
   checkKeys(o, path, problems, keys);
   const duration = (k: string, def: number, min: number): number => {
     if (o[k] === undefined) return def;

@@ -11,7 +11,14 @@ function file(cgroupId: number, op: FileWriteEvent['op'], path: string, oldPath 
 
 function exec(cgroupId: number, exe: string): ExecEvent {
   const header = { timeNs: 1, node: 'n', seq: 0, container: unresolvedContainer(cgroupId) };
-  return { ...header, process: { ...PROCESS, exe }, kind: 'exec', argvTruncated: false, cwd: '/', writtenByContainer: false };
+  return {
+    ...header,
+    process: { ...PROCESS, exe },
+    kind: 'exec',
+    argvTruncated: false,
+    cwd: '/',
+    writtenByContainer: false,
+  };
 }
 
 describe('written files', () => {
