@@ -114,24 +114,27 @@ function workloadFromWire(w: tripline.v1.IWorkloadRef | null | undefined): Workl
   };
 }
 
+export function containerToWire(c: ContainerInfo): tripline.v1.IContainer {
+  return {
+    cgroupId: c.cgroupId,
+    cgroupPath: c.cgroupPath,
+    containerId: c.containerId,
+    podUid: c.podUid,
+    workload: workloadToWire(c.workload),
+    image: c.image,
+    imageDigest: c.imageDigest,
+    privileged: c.privileged,
+  };
+}
+
 /** Wire form of an event. */
 export function eventToWire(e: TriplineEvent): tripline.v1.IEnvelope {
-  const c = e.container;
   const env: tripline.v1.IEnvelope = {
     timeUnixNano: e.timeNs,
     node: e.node,
     seq: e.seq,
     kind: KIND_TO_WIRE[e.kind],
-    container: {
-      cgroupId: c.cgroupId,
-      cgroupPath: c.cgroupPath,
-      containerId: c.containerId,
-      podUid: c.podUid,
-      workload: workloadToWire(c.workload),
-      image: c.image,
-      imageDigest: c.imageDigest,
-      privileged: c.privileged,
-    },
+    container: containerToWire(e.container),
     process: {
       pid: e.process.pid,
       ppid: e.process.ppid,
@@ -169,6 +172,36 @@ function protocolFromWire(p: number | null | undefined): Protocol | undefined {
   if (p === pb.Protocol.PROTOCOL_TCP) return 'tcp';
   if (p === pb.Protocol.PROTOCOL_UDP) return 'udp';
   return undefined;
+}
+
+/**
+ * The events of a decoded EventBatch with the batch's shared header fields applied
+ * (ingest.proto: node, containers), each decoded like eventFromWire. This is the
+ * definition the collector's own batch decoder is held to.
+ */
+export function eventsFromBatch(batch: tripline.v1.IEventBatch): DecodeResult<TriplineEvent>[] {
+  const node = batch.node ?? '';
+  const table = new Map<number, tripline.v1.IContainer>();
+  for (const c of batch.containers ?? []) {
+    const id = Number(c.cgroupId ?? 0);
+    // The first entry for a cgroup id counts.
+    if (!table.has(id)) table.set(id, c);
+  }
+  return (batch.envelopes ?? []).map((env) => {
+    const c = env.container;
+    const shared = c && isContainerReference(c) ? table.get(Number(c.cgroupId ?? 0)) : undefined;
+    if (!shared && (env.node || !node)) return eventFromWire(env);
+    // Same prototype: the oneof accessor (`payload`) lives there.
+    const merged = Object.assign(Object.create(Object.getPrototypeOf(env) as object) as tripline.v1.IEnvelope, env);
+    merged.node = env.node || node;
+    merged.container = shared ?? c;
+    return eventFromWire(merged);
+  });
+}
+
+/** A container that names its cgroup id and nothing else refers to the batch's list. */
+export function isContainerReference(c: tripline.v1.IContainer): boolean {
+  return !c.cgroupPath && !c.containerId && !c.podUid && !c.workload && !c.image && !c.imageDigest && !c.privileged;
 }
 
 /** Decoded event from a wire envelope, or why it is not a valid one. */

@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../config.js';
 import type { ContainerResolver, ResolvedContainer } from '../containers/container-resolver.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { Sensor } from '../sensors/sensor.js';
-import { encodeEnvelope } from '../transport/batch-encoding.js';
+import { encodeContainer, encodeEnvelopeBody, type EncodedContainer } from '../transport/batch-encoding.js';
 import type { OutgoingEnvelope, Transport } from '../transport/transport.js';
 import { createBurstLog } from './burst-log.js';
 import { createDedup } from './dedup.js';
@@ -40,6 +40,8 @@ export interface PipelineOptions {
 
 /** Per-envelope overhead of the batch framing: tag byte plus a length varint. */
 const FRAME_BYTES = 4;
+/** An envelope's reference to its batch's container: two tags, two lengths, a cgroup id varint. */
+const REFERENCE_BYTES = 14;
 /** Cgroups remembered as having already waited for their pod. */
 const MAX_WAITED = 65_536;
 
@@ -62,6 +64,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const held = new Map<number, TriplineEvent[]>();
   let heldCount = 0;
   const waited = new Set<number>();
+  // Containers are encoded once per resolution (the resolver hands out one object per cgroup).
+  const encodedBy = new WeakMap<ResolvedContainer, EncodedContainer>();
   let seq = 0;
   let reportDue = false;
   let flushTimer: NodeJS.Timeout | undefined;
@@ -99,18 +103,28 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     e.node = opts.node;
     e.seq = ++seq;
     let bytes: Uint8Array;
+    let container: EncodedContainer;
     try {
-      bytes = encodeEnvelope(eventToWire(e));
+      bytes = encodeEnvelopeBody(eventToWire(e));
+      container = encodedContainer(e, r);
     } catch {
       // A sensor bug (e.g. a non-string field) must cost one event, not the agent.
       drop(id, e.kind, 'decode_error');
       return;
     }
-    queue.push({ kind: e.kind, cgroupId: id, bytes });
+    queue.push({ kind: e.kind, cgroupId: id, bytes, container });
     queuedBytes += bytes.length + FRAME_BYTES;
     metrics.queueDepth.set(queued() + heldCount);
     if (queued() >= config.batchMaxEvents || queuedBytes >= config.batchMaxBytes) scheduleFlushNow();
     else if (flushTimer === undefined && !stopped) flushTimer = setTimeout(flush, config.batchMaxDelayMs);
+  }
+
+  function encodedContainer(e: TriplineEvent, r: ResolvedContainer | undefined): EncodedContainer {
+    const known = r && encodedBy.get(r);
+    if (known && known.cgroupId === e.container.cgroupId) return known;
+    const fresh = encodeContainer(e.container);
+    if (r) encodedBy.set(r, fresh);
+    return fresh;
   }
 
   /** Holds a new container's events until its pod is known; `settling` starts the wait. */
@@ -189,10 +203,17 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     while (queued() > 0 || reportDue) {
       let end = head;
       let bytes = 0;
+      let batchBytes = 0;
+      // A batch lists each of its containers once: the first envelope of a container pays for it.
+      const listed = new Set<number>();
       while (end < queue.length && end - head < config.batchMaxEvents) {
-        const size = queue[end]!.bytes.length + FRAME_BYTES;
-        if (end > head && bytes + size > config.batchMaxBytes) break;
+        const env = queue[end]!;
+        const size = env.bytes.length + FRAME_BYTES;
+        const wire = size + REFERENCE_BYTES + (listed.has(env.cgroupId) ? 0 : env.container.bytes.length + FRAME_BYTES);
+        if (end > head && batchBytes + wire > config.batchMaxBytes) break;
         bytes += size;
+        batchBytes += wire;
+        listed.add(env.cgroupId);
         end++;
       }
       const envelopes = queue.slice(head, end);
@@ -213,7 +234,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
             (id) => resolver.resolve(id).workload,
           )
         : undefined;
-      const result = transport.send(report ? { envelopes, report } : { envelopes });
+      const result = transport.send(report ? { node: opts.node, envelopes, report } : { node: opts.node, envelopes });
       if (result.status !== 'success') {
         if (snapshot) counters.restore(snapshot);
         for (const env of envelopes) counters.count(env.cgroupId, env.kind, 'sent', -1);

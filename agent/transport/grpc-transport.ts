@@ -295,11 +295,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): Transport {
 
     send(batch): SendResult {
       if (closed) return { status: 'failure', error: 'transport stopped', reason: 'queue_full' };
-      const body = encodeBatchBody(
-        opts.agentRunId,
-        batch.envelopes.map((e) => e.bytes),
-        batch.report,
-      );
+      const body = encodeBatchBody(opts.agentRunId, batch.envelopes, { node: batch.node, report: batch.report });
       if (window.length < cfg.maxInflightBatches && !(spool && spool.unread > 0)) {
         window.push({ body, runId: opts.agentRunId, fromSpool: false, batchId: 0, writtenAt: 0 });
         pump();

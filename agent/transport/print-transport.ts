@@ -4,7 +4,8 @@
  * the replay sensor. Reports are not printed: they describe the agent, not the node.
  */
 import type { Logger } from '../../lib/logger.js';
-import { eventFromWire, tripline } from '../../proto/codec.js';
+import { eventsFromBatch, tripline } from '../../proto/codec.js';
+import { encodeBatchBody } from './batch-encoding.js';
 import { eventToJsonLine } from './event-json.js';
 import type { SendResult, Transport } from './transport.js';
 
@@ -24,9 +25,10 @@ export function createPrintTransport(opts: PrintTransportOptions): Transport {
       // A reader slower than the node (a pager, a slow pipe) pushes back into the queue.
       if (opts.out.writableNeedDrain)
         return { status: 'retryable', error: 'output is not draining', retryInMillis: 50 };
+      // Through the wire form a collector reads, node and containers filled in from the batch.
+      const wire = tripline.v1.EventBatch.decode(encodeBatchBody('', batch.envelopes, { node: batch.node }));
       let text = '';
-      for (const env of batch.envelopes) {
-        const d = eventFromWire(tripline.v1.Envelope.decode(env.bytes));
+      for (const d of eventsFromBatch(wire)) {
         if (d.ok) text += eventToJsonLine(d.value) + '\n';
         else log.debug({ error: d.error }, 'envelope not printable');
       }

@@ -1,16 +1,20 @@
 import type { EventKind } from '../../proto/events.js';
 import type { AgentReport, DropReason } from '../../proto/report.js';
+import type { EncodedContainer } from './batch-encoding.js';
 
 /** One envelope, already encoded, and what it is (for drop accounting without decoding). */
 export interface OutgoingEnvelope {
   readonly kind: EventKind;
   readonly cgroupId: number;
-  /** Serialized tripline.v1.Envelope. */
+  /** Serialized tripline.v1.Envelope without node and container: the batch carries those once. */
   readonly bytes: Uint8Array;
+  readonly container: EncodedContainer;
 }
 
 /** What the pipeline hands over: envelopes in order and, once per interval, the report. */
 export interface OutgoingBatch {
+  /** Node of every envelope. */
+  readonly node: string;
   readonly envelopes: readonly OutgoingEnvelope[];
   readonly report?: AgentReport;
 }

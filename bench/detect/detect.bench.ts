@@ -370,7 +370,7 @@ async function timed(
       i + 1,
       encodeBatchBody(
         'bench',
-        b.map((e) => encodeEnvelope(eventToWire(e))),
+        b.map((e) => ({ bytes: encodeEnvelope(eventToWire(e)) })),
       ),
     ),
   );

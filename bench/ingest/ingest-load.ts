@@ -18,6 +18,8 @@ const window = env('INGEST_WINDOW', 4);
 const warmBatches = env('INGEST_WARM_BATCHES', 100);
 const measuredBatches = env('INGEST_BATCHES', 1000);
 const token = process.env.INGEST_TOKEN ?? '';
+/** Batch wire form: 'compact' (what agents send) or 'full' (header fields in every envelope). */
+const form = process.env.INGEST_FORM === 'full' ? 'full' : 'compact';
 
 const Client = makeGenericClientConstructor(ingestServiceDefinition, 'Ingest');
 type Call = ClientDuplexStream<Buffer, unknown>;
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     const client = new Client(`127.0.0.1:${port}`, ChannelCredentials.createInsecure(), {});
     const call = (client as unknown as { stream(md: Metadata): Call }).stream(md);
     // Distinct contents per stream and per batch, so nothing is decoded from a hot cache.
-    const bodies = Array.from({ length: 16 }, (_, b) => realisticBatchBody(i * 16 + b, batchSize, `run-${i}`));
+    const bodies = Array.from({ length: 16 }, (_, b) => realisticBatchBody(i * 16 + b, batchSize, `run-${i}`, form));
     return { call, client, nextId: 1, bodies };
   });
   await run(calls, warmBatches);

@@ -4,6 +4,7 @@
  * syscall sets. Deterministic, so runs compare.
  */
 import { createHash } from 'node:crypto';
+import { encodeBatchBody, encodeEnvelopeBody, type EncodedContainer } from '../../agent/transport/batch-encoding.js';
 import { tripline } from '../../proto/codec.js';
 
 const NODE = 'ip-10-0-12-34.eu-west-1.compute.internal';
@@ -107,12 +108,34 @@ export function realisticEnvelope(i: number): tripline.v1.IEnvelope {
   return env;
 }
 
+/** Each container encoded once, shared by its envelopes, as the agent pipeline does. */
+const ENCODED = new Map<number, EncodedContainer>(
+  BOXES.map((b) => {
+    const id = Number(b.container.cgroupId);
+    return [id, { cgroupId: id, bytes: tripline.v1.Container.encode(b.container).finish() }];
+  }),
+);
+
 /**
- * An encoded EventBatch without its batch_id (fields 2-4). Prepending field 1 gives a
- * complete batch: protobuf concatenation, which is how agents reuse spooled bodies.
+ * An encoded EventBatch without its batch_id. Prepending field 1 gives a complete batch:
+ * protobuf concatenation, which is how agents reuse spooled bodies. 'compact' is what
+ * agents send (node and containers once per batch, agent/transport/batch-encoding.ts);
+ * 'full' repeats them in every envelope, which the contract also allows.
  */
-export function realisticBatchBody(index: number, size: number, agentRunId: string): Buffer {
+export function realisticBatchBody(
+  index: number,
+  size: number,
+  agentRunId: string,
+  form: 'compact' | 'full' = 'compact',
+): Buffer {
   const envelopes = Array.from({ length: size }, (_, k) => realisticEnvelope(index * size + k));
+  if (form === 'compact') {
+    return encodeBatchBody(
+      agentRunId,
+      envelopes.map((e) => ({ bytes: encodeEnvelopeBody(e), container: ENCODED.get(Number(e.container!.cgroupId))! })),
+      { node: NODE },
+    );
+  }
   const bytes = tripline.v1.EventBatch.encode({ agentRunId, envelopes }).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -16,7 +16,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { reportFromWire, tripline } from '../../proto/codec.js';
 import type { TriplineEvent } from '../../proto/events.js';
 import type { AgentReport } from '../../proto/report.js';
-import { createEnvelopeReader } from './envelope-reader.js';
+import { createEnvelopeReader, type BatchHeader } from './envelope-reader.js';
 import { WireCursor } from './wire-cursor.js';
 
 /** A batch whose framing decoded; individually invalid envelopes are left out and counted. */
@@ -61,6 +61,9 @@ class NumberReader extends protobuf.BufferReader {}
   return value;
 };
 
+const TAG_NODE = (5 << 3) | 2;
+const TAG_CONTAINERS = (6 << 3) | 2;
+
 export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
   const envelopes = createEnvelopeReader();
   return {
@@ -73,8 +76,24 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
     },
   };
 
+  /** Fields 5 and 6, wherever they are on the wire: the envelopes need them first. */
+  function readHeader(c: WireCursor): BatchHeader {
+    const header: BatchHeader = { node: '', containers: new Map() };
+    while (c.pos < c.end) {
+      const tag = c.uint32();
+      if (tag === TAG_NODE) header.node = c.string();
+      else if (tag === TAG_CONTAINERS) {
+        const info = envelopes.readListedContainer(c);
+        if (!header.containers.has(info.cgroupId)) header.containers.set(info.cgroupId, info);
+      } else c.skip(tag & 7);
+    }
+    c.pos = 0;
+    return header;
+  }
+
   function decodeBatch(bytes: Buffer): BatchDecodeResult {
     const c = new WireCursor(bytes);
+    const header = readHeader(c);
     let batchId = 0;
     let agentRunId = '';
     let reportStart = -1;
@@ -102,7 +121,7 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
             c.pos = stop;
             break;
           }
-          const r = envelopes.read(c, stop);
+          const r = envelopes.read(c, stop, header);
           if (r.ok) {
             events.push(r.event);
             perKind[r.kindIndex]!++;
@@ -117,6 +136,12 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
           reportEnd = c.delimited();
           reportStart = c.pos;
           c.pos = reportEnd;
+          break;
+        case 5:
+        case 6:
+          // Read by readHeader; a wrong wire type is malformed here as anywhere.
+          c.expect(tag, 2);
+          c.pos = c.delimited();
           break;
         default:
           c.skip(tag & 7);
@@ -133,7 +158,7 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
       reportStart < 0
         ? undefined
         : reportFromWire(tripline.v1.AgentReport.decode(new NumberReader(bytes.subarray(reportStart, reportEnd))));
-    const node = report?.node || (events.length > 0 ? events[0]!.node : '');
+    const node = report?.node || header.node || (events.length > 0 ? events[0]!.node : '');
     return { ok: true, batch: { batchId, agentRunId, events, perKind, rejected, firstRejection, report, node } };
   }
 }

@@ -19,9 +19,19 @@ export interface EnvelopeOutcome {
   error: string;
 }
 
+/** The fields an EventBatch shares with its envelopes (ingest.proto, fields 5 and 6). */
+export interface BatchHeader {
+  /** Node of envelopes that name none. */
+  node: string;
+  /** Listed containers by cgroup id; the first listing of an id counts. */
+  readonly containers: Map<number, ContainerInfo>;
+}
+
 export interface EnvelopeReader {
   /** Reads the envelope in [c.pos, stop) and leaves the cursor at `stop`. */
-  read(c: WireCursor, stop: number): EnvelopeOutcome;
+  read(c: WireCursor, stop: number, header: BatchHeader): EnvelopeOutcome;
+  /** Reads a length-delimited Container the batch lists. */
+  readListedContainer(c: WireCursor): ContainerInfo;
 }
 
 const PAYLOAD_NAMES = ['processExec', 'syscallSet', 'fileWrite', 'listen', 'connect'];
@@ -65,7 +75,7 @@ export function createEnvelopeReader(): EnvelopeReader {
     return out;
   }
 
-  function read(c: WireCursor, stop: number): EnvelopeOutcome {
+  function read(c: WireCursor, stop: number, header: BatchHeader): EnvelopeOutcome {
     const outerEnd = c.end;
     c.end = stop;
     let timeNs = 0;
@@ -89,7 +99,7 @@ export function createEnvelopeReader(): EnvelopeReader {
           break;
         case 3:
           c.expect(tag, 2);
-          container = readContainer(c);
+          container = readContainer(c, header);
           break;
         case 4:
           c.expect(tag, 2);
@@ -117,6 +127,7 @@ export function createEnvelopeReader(): EnvelopeReader {
       }
     }
     c.end = outerEnd;
+    if (node === '') node = header.node;
     if (payload === 0) return fail('envelope has no payload');
     if (kind !== 0 && kind !== payload)
       return fail(`envelope kind ${kind} does not match payload ${PAYLOAD_NAMES[payload - 10]}`);
@@ -293,7 +304,11 @@ export function createEnvelopeReader(): EnvelopeReader {
     c.end = outerEnd;
   }
 
-  function readContainer(c: WireCursor): ContainerInfo {
+  /**
+   * A container, from the stream's cache when its bytes repeat. With a batch header, a
+   * container that names only its cgroup id is the one the batch lists under that id.
+   */
+  function readContainer(c: WireCursor, header?: BatchHeader): ContainerInfo {
     const stop = c.delimited();
     const start = c.pos;
     const buf = c.buf;
@@ -305,6 +320,8 @@ export function createEnvelopeReader(): EnvelopeReader {
       c.pos = start + 1;
       id = c.uint64();
       c.end = outerEnd;
+      const listed = c.pos === stop ? header?.containers.get(id) : undefined;
+      if (listed) return listed;
       const known = containers.get(id);
       if (known && known.bytes.length === stop - start && known.bytes.compare(buf, start, stop) === 0) {
         c.pos = stop;
@@ -313,6 +330,10 @@ export function createEnvelopeReader(): EnvelopeReader {
     }
     c.pos = start;
     const info = decodeContainer(c, stop);
+    // Default-valued fields written out still make a reference (the contract is on values).
+    const listed =
+      header && header.containers.size > 0 && isReference(info) ? header.containers.get(info.cgroupId) : undefined;
+    if (listed) return listed;
     if (id >= 0) {
       if (containers.size >= CONTAINER_CACHE_SIZE) containers.clear();
       containers.set(id, { bytes: Buffer.from(buf.subarray(start, stop)), info });
@@ -320,7 +341,12 @@ export function createEnvelopeReader(): EnvelopeReader {
     return info;
   }
 
-  return { read };
+  return { read, readListedContainer: (c) => readContainer(c) };
+}
+
+/** A container with nothing but its cgroup id (proto/codec.ts isContainerReference, on decoded values). */
+function isReference(c: ContainerInfo): boolean {
+  return !c.cgroupPath && !c.containerId && !c.podUid && !c.workload && !c.image && !c.imageDigest && !c.privileged;
 }
 
 /** Text form of the address bytes at [start, start+length); '' unless 4 or 16 bytes. */

@@ -6,7 +6,7 @@
  * when batch ids do not increase or the agent run id changes within it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { eventFromWire, reportFromWire, tripline } from '../../proto/codec.js';
+import { eventsFromBatch, reportFromWire, tripline } from '../../proto/codec.js';
 import type { TriplineEvent } from '../../proto/events.js';
 import { ingestServiceDefinition } from '../../proto/ingest-service.js';
 import type { AgentReport } from '../../proto/report.js';
@@ -72,8 +72,7 @@ export async function startIngestServer(opts: IngestServerOptions = {}, port = 0
         batch = {
           batchId: Number(m.batchId),
           agentRunId: m.agentRunId,
-          events: m.envelopes.map((e) => {
-            const d = eventFromWire(e);
+          events: eventsFromBatch(m).map((d) => {
             if (!d.ok) throw new Error(d.error);
             return d.value;
           }),

@@ -7,12 +7,11 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { eventToWire } from '../../../proto/codec.js';
 import { unresolvedContainer } from '../../../proto/events.js';
 import { parseAgentConfig } from '../../../agent/config.js';
 import { createAgentMetrics } from '../../../agent/metrics.js';
-import { encodeEnvelope } from '../../../agent/transport/batch-encoding.js';
 import { createGrpcTransport } from '../../../agent/transport/grpc-transport.js';
+import { outgoing } from '../../helpers/outgoing.js';
 import { startIngestServer, type TestIngestServer } from '../../helpers/ingest-server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -109,30 +108,25 @@ function transportWith(tls: { caFile: string; certFile?: string; keyFile?: strin
   return { t, registry };
 }
 
-const envelope = (seq: number) => ({
-  kind: 'exec' as const,
-  cgroupId: 1,
-  bytes: encodeEnvelope(
-    eventToWire({
-      kind: 'exec',
-      timeNs: 1,
-      node: 'n',
-      seq,
-      container: unresolvedContainer(1),
-      process: { pid: 1, ppid: 0, uid: 0, exe: '/bin/true', comm: 'true', argv: [] },
-      argvTruncated: false,
-      cwd: '/',
-      writtenByContainer: false,
-    }),
-  ),
-});
+const envelope = (seq: number) =>
+  outgoing({
+    kind: 'exec',
+    timeNs: 1,
+    node: 'n',
+    seq,
+    container: unresolvedContainer(1),
+    process: { pid: 1, ppid: 0, uid: 0, exe: '/bin/true', comm: 'true', argv: [] },
+    argvTruncated: false,
+    cwd: '/',
+    writtenByContainer: false,
+  });
 
 describe('gRPC transport over TLS (real handshake on loopback)', () => {
   it('delivers over mutual TLS with the configured CA and client certificate', async () => {
     const { t } = transportWith({ caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client.key') });
     await t.start();
     try {
-      t.send({ envelopes: [envelope(7001)] });
+      t.send({ node: 'n1', envelopes: [envelope(7001)] });
       await waitFor(() => server.events().some((e) => e.seq === 7001), { what: 'the event over TLS' });
     } finally {
       await t.stop(1000);
@@ -147,7 +141,7 @@ describe('gRPC transport over TLS (real handshake on loopback)', () => {
     });
     await t.start();
     try {
-      t.send({ envelopes: [envelope(7002)] });
+      t.send({ node: 'n1', envelopes: [envelope(7002)] });
       await waitFor(async () =>
         (await registry.getSingleMetricAsString('tripline_agent_transport_errors_total')).includes(
           'reason="unavailable"',

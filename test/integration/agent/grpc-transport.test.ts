@@ -6,13 +6,12 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { eventToWire } from '../../../proto/codec.js';
 import { unresolvedContainer, type TriplineEvent } from '../../../proto/events.js';
 import { parseAgentConfig, type CollectorConnectionConfig, type SpoolConfig } from '../../../agent/config.js';
 import { createAgentMetrics } from '../../../agent/metrics.js';
-import { encodeEnvelope } from '../../../agent/transport/batch-encoding.js';
 import { createGrpcTransport } from '../../../agent/transport/grpc-transport.js';
 import type { OutgoingBatch, Transport } from '../../../agent/transport/transport.js';
+import { outgoing } from '../../helpers/outgoing.js';
 import { startIngestServer, type TestIngestServer } from '../../helpers/ingest-server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -72,9 +71,9 @@ function batchOf(n: number): OutgoingBatch {
       ip: '0.0.0.0',
       port: 8000 + (seq % 1000),
     };
-    envelopes.push({ kind: e.kind, cgroupId: 42, bytes: encodeEnvelope(eventToWire(e)) });
+    envelopes.push(outgoing(e));
   }
-  return { envelopes };
+  return { node: 'n1', envelopes };
 }
 
 function seqRange(from: number, to: number): number[] {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBatchBody, encodeEnvelope, withBatchId } from '../../../agent/transport/batch-encoding.js';
-import { eventToWire, reportFromWire, reportToWire, tripline } from '../../../proto/codec.js';
+import {
+  encodeBatchBody,
+  encodeContainer,
+  encodeEnvelope,
+  withBatchId,
+} from '../../../agent/transport/batch-encoding.js';
+import { eventsFromBatch, eventToWire, reportFromWire, reportToWire, tripline } from '../../../proto/codec.js';
 import { unresolvedContainer, type TriplineEvent } from '../../../proto/events.js';
 import { encodeBatch } from '../../../proto/ingest-service.js';
 import type { AgentReport } from '../../../proto/report.js';
+import { outgoing } from '../../helpers/outgoing.js';
 
 const event: TriplineEvent = {
   kind: 'connect',
@@ -35,7 +41,7 @@ describe('batch encoding', () => {
     const env = eventToWire(event);
     const assembled = withBatchId(
       9_007_199_254,
-      encodeBatchBody('run', [encodeEnvelope(env), encodeEnvelope(env)], report),
+      encodeBatchBody('run', [{ bytes: encodeEnvelope(env) }, { bytes: encodeEnvelope(env) }], { report }),
     );
     const decoded = tripline.v1.EventBatch.decode(assembled);
     expect(Number(decoded.batchId)).toBe(9_007_199_254);
@@ -50,6 +56,59 @@ describe('batch encoding', () => {
       report: reportToWire(report),
     });
     expect(tripline.v1.EventBatch.decode(reference).toJSON()).toEqual(decoded.toJSON());
+  });
+
+  it('sends the node and each container once, and every envelope decodes to its full event', () => {
+    const workload = { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'cart', container: 'app' };
+    const cart = {
+      ...event.container,
+      cgroupId: 5,
+      podUid: 'pod-1',
+      containerId: 'c1',
+      workload,
+      imageDigest: 'sha256:aa',
+    };
+    const db = { ...cart, cgroupId: 6, containerId: 'c2', workload: { ...workload, name: 'db' } };
+    const events: TriplineEvent[] = [
+      { ...event, seq: 1, container: cart },
+      { ...event, seq: 2, container: db },
+      { ...event, seq: 3, container: cart },
+    ];
+    const compact = encodeBatchBody(
+      'run',
+      events.map((e) => outgoing(e)),
+      { node: 'n1' },
+    );
+    const full = encodeBatchBody(
+      'run',
+      events.map((e) => ({ bytes: encodeEnvelope(eventToWire(e)) })),
+    );
+    const decoded = tripline.v1.EventBatch.decode(compact);
+    expect(decoded.containers.map((c) => Number(c.cgroupId))).toEqual([5, 6]);
+    expect(decoded.envelopes.every((e) => e.node === '' && e.container!.cgroupPath === '')).toBe(true);
+    expect(eventsFromBatch(decoded)).toEqual(events.map((value) => ({ ok: true, value })));
+    expect(compact.length).toBeLessThan(full.length);
+  });
+
+  it('inlines a container that differs from the one the batch lists for its cgroup', () => {
+    const first = { ...event.container, podUid: 'pod-1' };
+    const resolved = { ...first, workload: { cluster: 'c', namespace: 'n', kind: 'Pod', name: 'p', container: 'x' } };
+    const events: TriplineEvent[] = [
+      { ...event, seq: 1, container: first },
+      { ...event, seq: 2, container: resolved },
+    ];
+    const body = encodeBatchBody(
+      'run',
+      events.map((e) => outgoing(e)),
+      { node: 'n1' },
+    );
+    const decoded = tripline.v1.EventBatch.decode(body);
+    expect(decoded.containers).toHaveLength(1);
+    expect(eventsFromBatch(decoded)).toEqual(events.map((value) => ({ ok: true, value })));
+    // The same encoded container object again is referenced, not inlined.
+    const shared = encodeContainer(first);
+    const again = encodeBatchBody('run', [outgoing(events[0]!, shared), outgoing(events[0]!, shared)], { node: 'n1' });
+    expect(tripline.v1.EventBatch.decode(again).envelopes.every((e) => e.container!.podUid === '')).toBe(true);
   });
 
   it('gives the same body a different id per stream', () => {

@@ -2,13 +2,14 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
-import { eventFromWire, tripline } from '../../../proto/codec.js';
+import { eventsFromBatch, tripline } from '../../../proto/codec.js';
 import { unresolvedContainer, type TriplineEvent } from '../../../proto/events.js';
 import type { AgentReport, DropCount } from '../../../proto/report.js';
 import { parseAgentConfig, type PipelineConfig } from '../../../agent/config.js';
 import type { ContainerResolver, ResolvedContainer } from '../../../agent/containers/container-resolver.js';
 import { createAgentMetrics } from '../../../agent/metrics.js';
 import { createPipeline } from '../../../agent/pipeline/event-pipeline.js';
+import { encodeBatchBody } from '../../../agent/transport/batch-encoding.js';
 import type { OutgoingBatch, SendResult, Transport } from '../../../agent/transport/transport.js';
 
 const BASE = parseAgentConfig({}, new Problems()).pipeline;
@@ -42,10 +43,10 @@ function recordingTransport(answer: () => SendResult = () => ({ status: 'success
     },
     stop: async () => {},
   };
+  // Through the wire, as a collector reads the batch.
   const events = (): TriplineEvent[] =>
     batches.flatMap((b) =>
-      b.envelopes.map((e) => {
-        const d = eventFromWire(tripline.v1.Envelope.decode(e.bytes));
+      eventsFromBatch(tripline.v1.EventBatch.decode(encodeBatchBody('run', b.envelopes, { node: b.node }))).map((d) => {
         if (!d.ok) throw new Error(d.error);
         return d.value;
       }),
@@ -189,14 +190,14 @@ describe('pipeline', () => {
     await s.p.stop();
   });
 
-  it('cuts batches at batchMaxBytes', async () => {
+  it('cuts batches at batchMaxBytes, counting each container the batch lists', async () => {
     const s = setup({ batchMaxBytes: 1024, batchMaxDelayMs: 60_000 });
     const long = '/opt/' + 'x'.repeat(100); // ~330 bytes per envelope: exe, comm and argv
-    for (let i = 0; i < 6; i++) s.p.emit(exec(1, `${long}${i}`));
+    for (let i = 0; i < 6; i++) s.p.emit(exec(1 + (i % 3), `${long}${i}`));
     await s.p.stop();
     expect(s.batches.length).toBeGreaterThan(1);
     for (const b of s.batches)
-      expect(b.envelopes.reduce((n, e) => n + e.bytes.length + 4, 0)).toBeLessThanOrEqual(1024);
+      expect(encodeBatchBody('run', b.envelopes, { node: b.node }).length).toBeLessThanOrEqual(1024);
     expect(s.events()).toHaveLength(6);
   });
 

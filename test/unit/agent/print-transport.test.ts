@@ -1,11 +1,10 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../lib/logger.js';
-import { eventToWire } from '../../../proto/codec.js';
 import { unresolvedContainer, type TriplineEvent } from '../../../proto/events.js';
-import { encodeEnvelope } from '../../../agent/transport/batch-encoding.js';
 import { eventFromJsonLine, eventToJsonLine } from '../../../agent/transport/event-json.js';
 import { createPrintTransport } from '../../../agent/transport/print-transport.js';
+import { outgoing } from '../../helpers/outgoing.js';
 
 const listen: TriplineEvent = {
   kind: 'listen',
@@ -28,8 +27,8 @@ describe('print transport', () => {
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
     const t = createPrintTransport({ out, log: silentLogger() });
-    const env = { kind: listen.kind, cgroupId: 12, bytes: encodeEnvelope(eventToWire(listen)) };
-    expect(t.send({ envelopes: [env, env] })).toEqual({ status: 'success' });
+    const env = outgoing(listen);
+    expect(t.send({ node: listen.node, envelopes: [env, env] })).toEqual({ status: 'success' });
     await new Promise((r) => setImmediate(r));
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
@@ -47,7 +46,7 @@ describe('print transport', () => {
     const slow = new Writable({ highWaterMark: 1, write: (_c, _e, _cb) => {} });
     slow.write('x');
     const t = createPrintTransport({ out: slow, log: silentLogger() });
-    expect(t.send({ envelopes: [] }).status).toBe('retryable');
+    expect(t.send({ node: 'n', envelopes: [] }).status).toBe('retryable');
   });
 });
 

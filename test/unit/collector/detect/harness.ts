@@ -123,7 +123,7 @@ export async function harness(
   const viaWire = (events: TriplineEvent[]): TriplineEvent[] => {
     const body = encodeBatchBody(
       SOURCE.agentRunId,
-      events.map((e) => encodeEnvelope(eventToWire(e))),
+      events.map((e) => ({ bytes: encodeEnvelope(eventToWire(e)) })),
     );
     const r = decoder.decode(withBatchId(++batchId, body));
     if (!r.ok || r.batch.rejected > 0) throw new Error(`test events do not decode: ${JSON.stringify(r)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventFromWire, reportFromWire, tripline } from '../../../../proto/codec.js';
+import { eventsFromBatch, reportFromWire, tripline } from '../../../../proto/codec.js';
 import type { TriplineEvent } from '../../../../proto/events.js';
 import { encodeBatch } from '../../../../proto/ingest-service.js';
 import { createBatchDecoder, type BatchDecodeResult } from '../../../../collector/ingest/batch-decoder.js';
@@ -7,7 +7,7 @@ import { realisticEnvelope } from '../../../../bench/ingest/realistic-batches.js
 
 const pb = tripline.v1;
 
-/** What the contract defines: the generated decoder followed by eventFromWire. */
+/** What the contract defines: the generated decoder followed by eventsFromBatch. */
 function reference(bytes: Buffer, max: number): BatchDecodeResult {
   let wire: tripline.v1.EventBatch;
   try {
@@ -21,8 +21,7 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
   const perKind = [0, 0, 0, 0, 0];
   let rejected = 0;
   let firstRejection: string | undefined;
-  wire.envelopes.forEach((env, i) => {
-    const r = eventFromWire(env);
+  eventsFromBatch(wire).forEach((r, i) => {
     if (r.ok) {
       events.push(r.value);
       perKind[kinds.indexOf(r.value.kind)]!++;
@@ -32,7 +31,7 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
     }
   });
   const report = wire.report ? reportFromWire(wire.report) : undefined;
-  const node = report?.node || (events.length > 0 ? events[0]!.node : '');
+  const node = report?.node || wire.node || (events.length > 0 ? events[0]!.node : '');
   return {
     ok: true,
     batch: {
@@ -119,6 +118,50 @@ describe('batch decoder', () => {
     expect(ours).toEqual(ref);
   });
 
+  it('applies the batch header like eventsFromBatch: listed containers, references, the shared node', () => {
+    const listed = [realisticEnvelope(0).container!, realisticEnvelope(1).container!];
+    const ref = (i: number, cgroupId: number): tripline.v1.IEnvelope => ({
+      ...realisticEnvelope(i),
+      node: '',
+      container: { cgroupId },
+    });
+    const envelopes = [
+      ref(0, Number(listed[0]!.cgroupId)),
+      ref(1, Number(listed[1]!.cgroupId)),
+      ref(2, 123_456), // not listed: a bare container
+      { ...ref(3, Number(listed[0]!.cgroupId)), node: 'own-node' },
+      realisticEnvelope(4), // complete on its own
+      // Explicit default values are still a reference.
+      {
+        ...ref(5, Number(listed[1]!.cgroupId)),
+        container: { cgroupId: listed[1]!.cgroupId, cgroupPath: '', privileged: false },
+      },
+    ];
+    const duplicate = { ...listed[0]!, image: 'ignored:2' };
+    for (const order of ['header-first', 'header-last']) {
+      const head = pb.EventBatch.encode({ node: 'batch-node', containers: [...listed, duplicate] }).finish();
+      const body = pb.EventBatch.encode({ batchId: 3, agentRunId: 'r', envelopes }).finish();
+      const bytes = Buffer.concat(order === 'header-first' ? [head, body] : [body, head]);
+      const { ours, ref: expected } = compare(bytes);
+      expect(ours, order).toEqual(expected);
+      if (!ours.ok) throw new Error('expected it to decode');
+      const events = ours.batch.events;
+      expect(events.map((e) => e.node)).toEqual([
+        'batch-node',
+        'batch-node',
+        'batch-node',
+        'own-node',
+        realisticEnvelope(4).node,
+        'batch-node',
+      ]);
+      expect(events[0]!.container.podUid).toBe(listed[0]!.podUid);
+      expect(events[0]!.container.image).not.toBe('ignored:2');
+      expect(events[2]!.container.workload).toBeUndefined();
+      expect(events[5]!.container).toBe(events[1]!.container);
+      expect(ours.batch.node).toBe('batch-node');
+    }
+  });
+
   it("hands out one ContainerInfo object for a stream's repeats of a container", () => {
     const decoder = createBatchDecoder(100);
     const bytes = encodeBatch({ batchId: 1, envelopes: [realisticEnvelope(0), realisticEnvelope(24)] });
@@ -166,13 +209,30 @@ describe('batch decoder', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const clean = encodeBatch({ batchId: 9, agentRunId: 'r', envelopes: variety().slice(55, 75) });
+    const full = variety().slice(55, 75);
+    const clean = [
+      encodeBatch({ batchId: 9, agentRunId: 'r', envelopes: full }),
+      // The agents' compact form: node and containers once, envelopes refer to them.
+      Buffer.from(
+        pb.EventBatch.encode({
+          batchId: 9,
+          agentRunId: 'r',
+          node: 'n',
+          containers: full.flatMap((e) => (e.container ? [e.container] : [])),
+          envelopes: full.map((e) => ({
+            ...e,
+            node: '',
+            container: e.container && { cgroupId: e.container.cgroupId },
+          })),
+        }).finish(),
+      ),
+    ];
     let bothAccepted = 0;
     for (let round = 0; round < 400; round++) {
-      const bytes = Buffer.from(clean);
+      const bytes = Buffer.from(clean[round % 2]!);
       const mutations = 1 + random(3);
       for (let m = 0; m < mutations; m++) bytes[random(bytes.length)] = random(256);
-      const cut = round % 4 === 0 ? bytes.subarray(0, random(bytes.length)) : bytes;
+      const cut = round % 3 === 0 ? bytes.subarray(0, random(bytes.length)) : bytes;
       const { ours, ref } = compare(Buffer.from(cut));
       if (!ref.ok) expect(ours.ok, `round ${round}: reference rejected (${ref.ok || ref.error})`).toBe(false);
       if (ours.ok) {
