@@ -2,8 +2,8 @@
  * Load generator for the ingest benchmark, run as a child process so the collector's
  * core is measured alone. Streams pre-encoded realistic batches with a window of
  * unacknowledged batches per stream, like an agent. Protocol with the parent on
- * stdio: prints {"phase":"warm"} after warm-up, waits for a line on stdin, runs the
- * measured phase and prints {"phase":"done",...}.
+ * stdio: prints {"phase":"warm"} after warm-up; then for each line on stdin runs one
+ * measured round and prints {"phase":"done",...}, until stdin closes.
  */
 import { createInterface } from 'node:readline';
 import { ChannelCredentials, Metadata, makeGenericClientConstructor, type ClientDuplexStream } from '@grpc/grpc-js';
@@ -68,14 +68,13 @@ async function main(): Promise<void> {
   const wireBytes = calls[0]!.bodies.reduce((n, b) => n + b.length, 0) / calls[0]!.bodies.length;
   process.stdout.write(`${JSON.stringify({ phase: 'warm', batchBytes: Math.round(wireBytes) })}\n`);
   const rl = createInterface({ input: process.stdin });
-  await new Promise<void>((resolve) => rl.once('line', () => resolve()));
-  rl.close();
-  const started = process.hrtime.bigint();
-  await run(calls, measuredBatches);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(
-    `${JSON.stringify({ phase: 'done', batches: measuredBatches * streams, envelopes: measuredBatches * streams * batchSize, seconds })}\n`,
-  );
+  for await (const _line of rl) {
+    const started = process.hrtime.bigint();
+    await run(calls, measuredBatches);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const batches = measuredBatches * streams;
+    process.stdout.write(`${JSON.stringify({ phase: 'done', batches, envelopes: batches * batchSize, seconds })}\n`);
+  }
   for (const c of calls) {
     c.call.end();
     c.client.close();
