@@ -2,7 +2,8 @@
  * The analysis pipeline: enrich each event, find its workload's profile, let the rules
  * indexed under its kind decide, then learn. Built for the ingest hot path: the decoder
  * shares one ContainerInfo object per container, and what the analyzer needs about a
- * container (workload context, profile entry) hangs off that object in one WeakMap slot; then one Map lookup per item, memoised keys, a reused rule context and event
+ * container (workload context, profile entry) hangs off that object in one WeakMap
+ * slot; then one Map lookup per item, memoised keys, a reused rule context and event
  * wrapper, metrics as array increments — nothing is allocated for an event whose items
  * are all known.
  */
