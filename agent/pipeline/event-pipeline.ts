@@ -1,7 +1,7 @@
 /**
- * The agent's pipeline: sensor event → written-file marking → dedup → container identity → sequence number →
- * encoded envelope → bounded queue → batches to the transport, plus the AgentReport once
- * per interval riding on the next batch.
+ * The agent's pipeline: sensor event → written-file marking → dedup → container
+ * identity → sequence number → encoded envelope → bounded queue → batches to the
+ * transport, plus the AgentReport once per interval riding on the next batch.
  *
  * The queue absorbs bursts (a ring-buffer poll can emit thousands of events in one tick)
  * and transport back-pressure (no spool, collector down). When it is full, new events
@@ -204,16 +204,19 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       let end = head;
       let bytes = 0;
       let batchBytes = 0;
-      // A batch lists each of its containers once: the first envelope of a container pays for it.
-      const listed = new Set<number>();
+      // A batch lists each of its containers once: the first envelope of a container pays
+      // for it, and one whose container changed since (resolved further) carries its own.
+      const listed = new Map<number, EncodedContainer>();
       while (end < queue.length && end - head < config.batchMaxEvents) {
         const env = queue[end]!;
         const size = env.bytes.length + FRAME_BYTES;
-        const wire = size + REFERENCE_BYTES + (listed.has(env.cgroupId) ? 0 : env.container.bytes.length + FRAME_BYTES);
+        const first = listed.get(env.cgroupId);
+        const container = first === env.container ? 0 : env.container.bytes.length + FRAME_BYTES;
+        const wire = size + REFERENCE_BYTES + container;
         if (end > head && batchBytes + wire > config.batchMaxBytes) break;
         bytes += size;
         batchBytes += wire;
-        listed.add(env.cgroupId);
+        if (!first) listed.set(env.cgroupId, env.container);
         end++;
       }
       const envelopes = queue.slice(head, end);

@@ -64,11 +64,15 @@ export function createWrittenFiles(opts: WrittenFilesOptions): WrittenFiles {
         case 'open-write':
           add(id, e.path);
           return;
-        case 'rename':
+        case 'rename': {
           // Only a rename of a file the container wrote carries its content along;
-          // renaming an image file (mv /bin/ls /bin/x) does not make it a dropped binary.
-          if (byCgroup.get(id)?.paths.delete(e.oldPath)) add(id, e.path);
+          // renaming an image file (mv /bin/ls /bin/x) does not make it a dropped binary,
+          // and replaces whatever the container had written at the target.
+          const paths = byCgroup.get(id)?.paths;
+          if (paths?.delete(e.oldPath)) add(id, e.path);
+          else paths?.delete(e.path);
           return;
+        }
         case 'unlink':
           byCgroup.get(id)?.paths.delete(e.path);
           return;

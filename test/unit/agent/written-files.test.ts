@@ -39,6 +39,8 @@ describe('written files', () => {
 
   it('does not treat a renamed image file, a chmod or an unresolved path as written', () => {
     const w = make();
+    w.note(file(1, 'open-write', '/tmp/ls'));
+    // The image's ls now replaces what the container wrote at /tmp/ls.
     w.note(file(1, 'rename', '/tmp/ls', '/bin/ls'));
     w.note(file(1, 'chmod', '/usr/bin/tool'));
     w.note(file(1, 'open-write', 'relative/x', '', false));
