@@ -59,8 +59,8 @@ export interface PipelineConfig {
   readonly dedupTtlMs: number;
   /** Files remembered per container as written by it (an exec of one is a dropped binary). */
   readonly writtenPathsPerContainer: number;
-  /** Containers whose written files are remembered; the least recently writing are forgotten first. */
-  readonly writtenPathsContainers: number;
+  /** Written files remembered across the node; the least recently writing containers are forgotten first. */
+  readonly writtenPathsTotal: number;
   readonly reportIntervalMs: number;
   /** How long a new Kubernetes container's events wait for its pod to be known. */
   readonly podWaitMs: number;
@@ -155,7 +155,7 @@ function parsePipeline(r: ConfigReader): PipelineConfig {
   const dedupSize = r.integer('dedupSize', 16_384, 0, 10_000_000);
   const dedupTtlMs = r.duration('dedupTtl', 10 * 60_000, 0, 24 * 3_600_000);
   const writtenPathsPerContainer = r.integer('writtenPathsPerContainer', 1024, 1, 1_000_000);
-  const writtenPathsContainers = r.integer('writtenPathsContainers', 4096, 1, 1_000_000);
+  const writtenPathsTotal = r.integer('writtenPathsTotal', 65_536, 1, 10_000_000);
   const reportIntervalMs = r.duration('reportInterval', 60_000, 100, 3_600_000);
   const podWaitMs = r.duration('podWait', 2_000, 0, 60_000);
   r.rejectUnknown();
@@ -167,7 +167,7 @@ function parsePipeline(r: ConfigReader): PipelineConfig {
     dedupSize,
     dedupTtlMs,
     writtenPathsPerContainer,
-    writtenPathsContainers,
+    writtenPathsTotal,
     reportIntervalMs,
     podWaitMs,
   };

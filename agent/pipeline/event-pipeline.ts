@@ -16,7 +16,12 @@ import type { PipelineConfig } from '../config.js';
 import type { ContainerResolver, ResolvedContainer } from '../containers/container-resolver.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { Sensor } from '../sensors/sensor.js';
-import { encodeContainer, encodeEnvelopeBody, type EncodedContainer } from '../transport/batch-encoding.js';
+import {
+  encodeContainer,
+  encodeEnvelopeBody,
+  sameContainer,
+  type EncodedContainer,
+} from '../transport/batch-encoding.js';
 import type { OutgoingEnvelope, Transport } from '../transport/transport.js';
 import { createBurstLog } from './burst-log.js';
 import { createDedup } from './dedup.js';
@@ -42,6 +47,8 @@ export interface PipelineOptions {
 const FRAME_BYTES = 4;
 /** An envelope's reference to its batch's container: two tags, two lengths, a cgroup id varint. */
 const REFERENCE_BYTES = 14;
+/** Batch id, run id and node: tags, lengths and the 64-bit id at its widest. */
+const HEADER_OVERHEAD_BYTES = 16;
 /** Cgroups remembered as having already waited for their pod. */
 const MAX_WAITED = 65_536;
 
@@ -53,9 +60,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const dedup = createDedup({ size: config.dedupSize, ttlMs: config.dedupTtlMs, now });
   const written = createWrittenFiles({
     maxPathsPerContainer: config.writtenPathsPerContainer,
-    maxContainers: config.writtenPathsContainers,
+    maxPaths: config.writtenPathsTotal,
   });
   const counters = createReportCounters(now() * 1e6);
+  const headerBytes = HEADER_OVERHEAD_BYTES + Buffer.byteLength(opts.agentRunId) + Buffer.byteLength(opts.node);
 
   // The queue is an array with a moving head: shift() is O(n) on large arrays.
   let queue: OutgoingEnvelope[] = [];
@@ -203,7 +211,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     while (queued() > 0 || reportDue) {
       let end = head;
       let bytes = 0;
-      let batchBytes = 0;
+      let batchBytes = headerBytes;
       // A batch lists each of its containers once: the first envelope of a container pays
       // for it, and one whose container changed since (resolved further) carries its own.
       const listed = new Map<number, EncodedContainer>();
@@ -211,7 +219,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         const env = queue[end]!;
         const size = env.bytes.length + FRAME_BYTES;
         const first = listed.get(env.cgroupId);
-        const container = first === env.container ? 0 : env.container.bytes.length + FRAME_BYTES;
+        const container =
+          first !== undefined && sameContainer(first, env.container) ? 0 : env.container.bytes.length + FRAME_BYTES;
         const wire = size + REFERENCE_BYTES + container;
         if (end > head && batchBytes + wire > config.batchMaxBytes) break;
         bytes += size;

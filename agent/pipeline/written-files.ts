@@ -6,8 +6,9 @@
  * over the nodes instead of landing on the collector's hot path.
  *
  * Keyed by cgroup id, because a cgroup is one container's lifetime. Bounded both ways:
- * per container the oldest written paths are forgotten first; across containers the
- * least recently active ones are.
+ * per container the oldest written paths are forgotten first, and across the node a
+ * total of paths is kept, by forgetting the least recently writing containers (a node
+ * running one CI job after another would otherwise keep every finished job's files).
  */
 import type { ExecEvent, FileWriteEvent } from '../../proto/events.js';
 
@@ -18,13 +19,15 @@ export interface WrittenFiles {
   wasWritten(event: ExecEvent): boolean;
   /** Containers tracked now. */
   readonly containers: number;
+  /** Paths remembered now, across containers. */
+  readonly paths: number;
 }
 
 export interface WrittenFilesOptions {
   /** Paths remembered per container. */
   readonly maxPathsPerContainer: number;
-  /** Containers remembered. */
-  readonly maxContainers: number;
+  /** Paths remembered across all containers of the node. */
+  readonly maxPaths: number;
 }
 
 interface ContainerFiles {
@@ -34,26 +37,51 @@ interface ContainerFiles {
 }
 
 export function createWrittenFiles(opts: WrittenFilesOptions): WrittenFiles {
-  const { maxPathsPerContainer, maxContainers } = opts;
+  const { maxPathsPerContainer, maxPaths } = opts;
   const byCgroup = new Map<number, ContainerFiles>();
   let activity = 0;
+  let total = 0;
 
-  /** Drops the least recently active tenth, so eviction cost is amortised over many creations. */
-  function evictOldest(): void {
+  /**
+   * Forgets the least recently writing containers until a tenth of the budget is free, so
+   * the sort is paid once per many writes. The writing container goes last.
+   */
+  function evict(writing: ContainerFiles): void {
     const oldest = [...byCgroup].sort((a, b) => a[1].touched - b[1].touched);
-    for (const [id] of oldest.slice(0, Math.max(1, Math.floor(maxContainers / 10)))) byCgroup.delete(id);
+    const target = maxPaths - Math.max(1, Math.floor(maxPaths / 10));
+    for (const [id, c] of oldest) {
+      if (total <= target) return;
+      if (c === writing) continue;
+      total -= c.paths.size;
+      byCgroup.delete(id);
+    }
+    // Only the writing container is left over budget: trim its oldest paths.
+    for (const p of writing.paths) {
+      if (total <= target) return;
+      writing.paths.delete(p);
+      total--;
+    }
   }
 
   function add(cgroupId: number, path: string): void {
     let c = byCgroup.get(cgroupId);
-    if (!c) {
-      if (byCgroup.size >= maxContainers) evictOldest();
-      byCgroup.set(cgroupId, (c = { paths: new Set(), touched: 0 }));
-    }
+    if (!c) byCgroup.set(cgroupId, (c = { paths: new Set(), touched: 0 }));
     c.touched = ++activity;
     if (c.paths.has(path)) return;
     c.paths.add(path);
-    if (c.paths.size > maxPathsPerContainer) c.paths.delete(c.paths.values().next().value!);
+    total++;
+    if (c.paths.size > maxPathsPerContainer) {
+      c.paths.delete(c.paths.values().next().value!);
+      total--;
+    }
+    if (total > maxPaths) evict(c);
+  }
+
+  function remove(cgroupId: number, path: string): boolean {
+    const c = byCgroup.get(cgroupId);
+    if (!c?.paths.delete(path)) return false;
+    total--;
+    return true;
   }
 
   return {
@@ -64,17 +92,15 @@ export function createWrittenFiles(opts: WrittenFilesOptions): WrittenFiles {
         case 'open-write':
           add(id, e.path);
           return;
-        case 'rename': {
+        case 'rename':
           // Only a rename of a file the container wrote carries its content along;
           // renaming an image file (mv /bin/ls /bin/x) does not make it a dropped binary,
           // and replaces whatever the container had written at the target.
-          const paths = byCgroup.get(id)?.paths;
-          if (paths?.delete(e.oldPath)) add(id, e.path);
-          else paths?.delete(e.path);
+          if (remove(id, e.oldPath)) add(id, e.path);
+          else remove(id, e.path);
           return;
-        }
         case 'unlink':
-          byCgroup.get(id)?.paths.delete(e.path);
+          remove(id, e.path);
           return;
         case 'chmod':
           return;
@@ -85,6 +111,9 @@ export function createWrittenFiles(opts: WrittenFilesOptions): WrittenFiles {
     },
     get containers() {
       return byCgroup.size;
+    },
+    get paths() {
+      return total;
     },
   };
 }

@@ -82,9 +82,8 @@ export function encodeBatchBody(
       chunks.push(fieldHeader(TAG_ENVELOPE, e.bytes.length), e.bytes);
       continue;
     }
-    const first = listed.get(c.cgroupId)!;
     let own: Uint8Array;
-    if (first === c || sameBytes(first.bytes, c.bytes)) {
+    if (sameContainer(listed.get(c.cgroupId)!, c)) {
       own = references.get(c.cgroupId) ?? reference(c.cgroupId);
       references.set(c.cgroupId, own);
     } else {
@@ -113,8 +112,13 @@ function reference(cgroupId: number): Uint8Array {
   return protobuf.Writer.create().uint32(TAG_ENVELOPE_CONTAINER).bytes(inner).finish();
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+/** True when two encoded containers are the same one (the same object, or equal bytes). */
+export function sameContainer(a: EncodedContainer, b: EncodedContainer): boolean {
+  return (
+    a === b ||
+    (a.bytes.length === b.bytes.length &&
+      Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length).equals(b.bytes))
+  );
 }
 
 /** A complete EventBatch: `batchId` followed by a body from encodeBatchBody. */

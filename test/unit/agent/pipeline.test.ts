@@ -201,6 +201,23 @@ describe('pipeline', () => {
     expect(s.events()).toHaveLength(6);
   });
 
+  it('stays within batchMaxBytes when a container changes identity within a batch', async () => {
+    let n = 0;
+    // Every resolution a different identity: each envelope must carry its own container.
+    const changing: ContainerResolver = {
+      resolve: (id) => ({ ...resolved(id), podUid: `pod-${++n}`.padEnd(36, 'x') }),
+      settle: () => undefined,
+      close: () => {},
+    };
+    const s = setup({ batchMaxBytes: 2048, batchMaxDelayMs: 60_000 }, recordingTransport(), changing);
+    for (let i = 0; i < 40; i++) s.p.emit(exec(1, `/bin/tool-${i}`));
+    await s.p.stop();
+    expect(s.batches.length).toBeGreaterThan(1);
+    for (const b of s.batches)
+      expect(encodeBatchBody('run-1', b.envelopes, { node: b.node }).length).toBeLessThanOrEqual(2048);
+    expect(new Set(s.events().map((e) => e.container.podUid)).size).toBe(40);
+  });
+
   it('sends a partial batch after batchMaxDelay', () => {
     vi.useFakeTimers();
     const s = setup({ batchMaxEvents: 100, batchMaxDelayMs: 200 });
