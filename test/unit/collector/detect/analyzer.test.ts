@@ -8,7 +8,10 @@ import { createAnalyzer } from '../../../../collector/analysis/create-analyzer.j
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../../lib/logger.js';
 import { API, API_KEY, connect, exec, file, listen, syscalls } from './events.js';
-import { harness, memoryStore, SOURCE, type Harness } from './harness.js';
+import { parsePolicyConfig } from '../../../../collector/policy/policy-config.js';
+import { Problems } from '../../../../lib/config-problems.js';
+import type { ProfileSnapshot } from '../../../../proto/profile.js';
+import { FAST_LEARNING, harness, memoryStore, SOURCE, type Harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -313,6 +316,32 @@ describe('metrics and rule safety', () => {
         .forKind('connect')
         .map((r) => r.id),
     ).toEqual(['unexpected-egress', 'cross-sensitivity-flow']);
+  });
+});
+
+describe("a container's resolved workload and profile", () => {
+  it('follow a policy change for containers already seen', async () => {
+    const x = await make();
+    await x.learn(exec('/bin/sh'));
+    await x.apply(exec('/bin/sh'), exec('/usr/bin/nc'));
+    expect(x.findings.map((f) => f.context[0])).toEqual(['tier:internal']);
+    x.policies.update(parsePolicyConfig({ learning: FAST_LEARNING, defaultTier: 'restricted' }, new Problems()));
+    await x.apply(exec('/usr/bin/curl'));
+    expect(x.findings.map((f) => f.context[0])).toEqual(['tier:internal', 'tier:restricted']);
+  });
+
+  it('follow a profile replaced from the store (a person edited the baseline)', async () => {
+    let changed: ((p: ProfileSnapshot) => void) | undefined;
+    const store = { ...memoryStore(), watch: (fn: (p: ProfileSnapshot) => void) => ((changed = fn), () => {}) };
+    const x = await make({ store });
+    await x.learn(exec('/bin/sh'));
+    await x.apply(exec('/usr/bin/nc'));
+    expect(x.findings.map((f) => f.key)).toEqual(['/usr/bin/nc']);
+    const edited = x.analyzer.getProfile(API_KEY)!;
+    const nc = { ...edited.items[0]!, key: '/usr/bin/nc', origin: 'approved' as const };
+    changed!({ ...edited, items: [...edited.items, nc], revision: edited.revision + 1 });
+    await x.apply(exec('/usr/bin/nc'));
+    expect(x.findings).toHaveLength(1);
   });
 });
 
