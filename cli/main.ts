@@ -107,8 +107,12 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const usage = (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true;
-    if (err instanceof ConfigError || err instanceof CliError || usage) console.error(`tripline: ${(err as Error).message}`);
-    else console.error(`tripline: ${process.env.TRIPLINE_DEBUG ? ((err as Error).stack ?? err) : ((err as Error).message ?? err)}`);
+    if (err instanceof ConfigError || err instanceof CliError || usage)
+      console.error(`tripline: ${(err as Error).message}`);
+    else
+      console.error(
+        `tripline: ${process.env.TRIPLINE_DEBUG ? ((err as Error).stack ?? err) : ((err as Error).message ?? err)}`,
+      );
     process.exitCode = usage ? 2 : 1;
   },
 );

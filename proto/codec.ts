@@ -5,15 +5,7 @@
 import { isIP } from 'node:net';
 import './protobuf-runtime.js';
 import { tripline } from './gen/tripline.js';
-import type {
-  ContainerInfo,
-  EventKind,
-  FileOp,
-  ProcessInfo,
-  Protocol,
-  TriplineEvent,
-  WorkloadRef,
-} from './events.js';
+import type { ContainerInfo, EventKind, FileOp, ProcessInfo, Protocol, TriplineEvent, WorkloadRef } from './events.js';
 import type { AgentReport, DropCount, DropReason } from './report.js';
 
 const pb = tripline.v1;
@@ -27,27 +19,21 @@ const KIND_TO_WIRE: Record<EventKind, tripline.v1.EventKind> = {
   listen: pb.EventKind.EVENT_KIND_LISTEN,
   connect: pb.EventKind.EVENT_KIND_CONNECT,
 };
-const WIRE_TO_KIND = new Map<number, EventKind>(
-  Object.entries(KIND_TO_WIRE).map(([k, v]) => [v, k as EventKind]),
-);
+const WIRE_TO_KIND = new Map<number, EventKind>(Object.entries(KIND_TO_WIRE).map(([k, v]) => [v, k as EventKind]));
 const FILE_OP_TO_WIRE: Record<FileOp, tripline.v1.FileOp> = {
   'open-write': pb.FileOp.FILE_OP_OPEN_WRITE,
   rename: pb.FileOp.FILE_OP_RENAME,
   unlink: pb.FileOp.FILE_OP_UNLINK,
   chmod: pb.FileOp.FILE_OP_CHMOD,
 };
-const WIRE_TO_FILE_OP = new Map<number, FileOp>(
-  Object.entries(FILE_OP_TO_WIRE).map(([k, v]) => [v, k as FileOp]),
-);
+const WIRE_TO_FILE_OP = new Map<number, FileOp>(Object.entries(FILE_OP_TO_WIRE).map(([k, v]) => [v, k as FileOp]));
 const DROP_TO_WIRE: Record<DropReason, tripline.v1.DropReason> = {
   ringbuf_full: pb.DropReason.DROP_REASON_RINGBUF_FULL,
   queue_full: pb.DropReason.DROP_REASON_QUEUE_FULL,
   spool_full: pb.DropReason.DROP_REASON_SPOOL_FULL,
   decode_error: pb.DropReason.DROP_REASON_DECODE_ERROR,
 };
-const WIRE_TO_DROP = new Map<number, DropReason>(
-  Object.entries(DROP_TO_WIRE).map(([k, v]) => [v, k as DropReason]),
-);
+const WIRE_TO_DROP = new Map<number, DropReason>(Object.entries(DROP_TO_WIRE).map(([k, v]) => [v, k as DropReason]));
 
 /** Text form of an address from its 4 or 16 raw bytes; '' when the length is wrong. */
 export function ipFromBytes(b: Uint8Array): string {
@@ -60,7 +46,7 @@ export function ipFromBytes(b: Uint8Array): string {
   // Compress the longest run of zero groups (RFC 5952).
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;
@@ -83,8 +69,9 @@ export function ipToBytes(ip: string): Uint8Array {
   if (family === 4) return Uint8Array.from(ip.split('.').map(Number));
   if (family !== 6) return new Uint8Array(0);
   // An embedded IPv4 tail ("::ffff:1.2.3.4") becomes two hex groups first.
-  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
+  const text = ip.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
   );
   const [head = '', tail] = text.split('::');
   const h = head === '' ? [] : head.split(':');
@@ -152,7 +139,13 @@ export function eventToWire(e: TriplineEvent): tripline.v1.IEnvelope {
       env.syscallSet = { numbers: [...e.numbers], names: [...e.names], arch: e.arch };
       break;
     case 'file':
-      env.fileWrite = { op: FILE_OP_TO_WIRE[e.op], path: e.path, oldPath: e.oldPath, flags: e.flags, resolved: e.resolved };
+      env.fileWrite = {
+        op: FILE_OP_TO_WIRE[e.op],
+        path: e.path,
+        oldPath: e.oldPath,
+        flags: e.flags,
+        resolved: e.resolved,
+      };
       break;
     case 'listen':
       env.listen = { protocol: protocolToWire(e.protocol), local: { ip: ipToBytes(e.ip), port: e.port } };
@@ -233,13 +226,25 @@ export function eventFromWire(env: tripline.v1.IEnvelope): DecodeResult<Tripline
     comm: p.comm ?? '',
     argv: p.argv ?? [],
   };
-  const header = { timeNs: Number(env.timeUnixNano ?? 0), node: env.node ?? '', seq: Number(env.seq ?? 0), container, process };
+  const header = {
+    timeNs: Number(env.timeUnixNano ?? 0),
+    node: env.node ?? '',
+    seq: Number(env.seq ?? 0),
+    container,
+    process,
+  };
   switch (kind) {
     case 'exec': {
       const x = env.processExec!;
       return {
         ok: true,
-        value: { ...header, kind, argvTruncated: x.argvTruncated ?? false, cwd: x.cwd ?? '', writtenByContainer: x.writtenByContainer ?? false },
+        value: {
+          ...header,
+          kind,
+          argvTruncated: x.argvTruncated ?? false,
+          cwd: x.cwd ?? '',
+          writtenByContainer: x.writtenByContainer ?? false,
+        },
       };
     }
     case 'syscalls': {
@@ -258,7 +263,15 @@ export function eventFromWire(env: tripline.v1.IEnvelope): DecodeResult<Tripline
       if (!x.path) return { ok: false, error: 'file_write has no path' };
       return {
         ok: true,
-        value: { ...header, kind, op, path: x.path, oldPath: x.oldPath ?? '', flags: x.flags ?? 0, resolved: x.resolved ?? false },
+        value: {
+          ...header,
+          kind,
+          op,
+          path: x.path,
+          oldPath: x.oldPath ?? '',
+          flags: x.flags ?? 0,
+          resolved: x.resolved ?? false,
+        },
       };
     }
     case 'listen':
@@ -311,7 +324,12 @@ export function reportToWire(r: AgentReport): tripline.v1.IAgentReport {
     containers: r.containers.map((c) => ({
       cgroupId: c.cgroupId,
       workload: workloadToWire(c.workload),
-      counts: c.counts.map((k) => ({ kind: KIND_TO_WIRE[k.kind], seen: k.seen, sent: k.sent, deduplicated: k.deduplicated })),
+      counts: c.counts.map((k) => ({
+        kind: KIND_TO_WIRE[k.kind],
+        seen: k.seen,
+        sent: k.sent,
+        deduplicated: k.deduplicated,
+      })),
       drops: dropsToWire(c.drops),
     })),
   };

@@ -25,7 +25,9 @@ export async function incidentsCommand(
       const { incidents } = (await callApi(target, 'GET', `/api/v1/incidents?${q}`)) as { incidents: Incident[] };
       for (const i of incidents) {
         const seen = new Date(i.lastSeenMs).toISOString().replace(/\.\d+Z$/, 'Z');
-        out(`${i.id}  ${seen}  ${i.severity.toUpperCase().padEnd(8)} ${i.rule.padEnd(23)} ${i.workloadKey}  ${i.key}  ×${i.count}`);
+        out(
+          `${i.id}  ${seen}  ${i.severity.toUpperCase().padEnd(8)} ${i.rule.padEnd(23)} ${i.workloadKey}  ${i.key}  ×${i.count}`,
+        );
       }
       return;
     }

@@ -9,7 +9,8 @@ export type { DeadLetterListing, ResendReport };
  * Outcome of a tuning operation. Errors are bounded codes: 'not-found' and
  * 'no-such-item' map to HTTP 404, 'not-saved' (the store refused) to 503, others to 400.
  */
-export type OperationResult = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly detail?: string };
+export type OperationResult =
+  { readonly ok: true } | { readonly ok: false; readonly error: string; readonly detail?: string };
 
 /** The profile operations the API, CLI and console offer (DESIGN.md "Tuning"). */
 export interface ProfileOperations {

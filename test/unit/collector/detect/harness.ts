@@ -31,9 +31,7 @@ export const SOURCE = { identity: 'test', node: 'node-a', agentRunId: 'run-1' };
 export const FAST_LEARNING = { minDuration: '10s', stableFor: '5s', maxDuration: '60s' };
 
 /** A ProfileStore in memory that records every save. */
-export function memoryStore(
-  initial: ProfileSnapshot[] = [],
-): ProfileStore & {
+export function memoryStore(initial: ProfileSnapshot[] = []): ProfileStore & {
   saved: ProfileSnapshot[][];
   data: Map<string, ProfileSnapshot>;
   failNext: number;
