@@ -6,7 +6,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'agent/**/*.test.ts', 'collector/**/*.test.ts', 'proto/**/*.test.ts', 'lib/**/*.test.ts', 'cli/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'agent/**/*.test.ts',
+            'collector/**/*.test.ts',
+            'proto/**/*.test.ts',
+            'lib/**/*.test.ts',
+            'cli/**/*.test.ts',
+          ],
           pool: 'threads',
         },
       },

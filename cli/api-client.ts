@@ -13,9 +13,15 @@ export interface ApiTarget {
 
 export class CliError extends Error {}
 
-export function resolveApiTarget(opts: { api?: string; token?: string; tokenFile?: string; dataDir: string }): ApiTarget {
+export function resolveApiTarget(opts: {
+  api?: string;
+  token?: string;
+  tokenFile?: string;
+  dataDir: string;
+}): ApiTarget {
   const url = (opts.api ?? process.env.TRIPLINE_API ?? 'http://127.0.0.1:7680').replace(/\/$/, '');
-  const token = opts.token ?? process.env.TRIPLINE_API_TOKEN ?? readToken(opts.tokenFile ?? join(opts.dataDir, 'api-token'));
+  const token =
+    opts.token ?? process.env.TRIPLINE_API_TOKEN ?? readToken(opts.tokenFile ?? join(opts.dataDir, 'api-token'));
   return { url, token };
 }
 

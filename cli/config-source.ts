@@ -69,7 +69,11 @@ export function loadRawConfig(file: string | undefined, env: NodeJS.ProcessEnv):
 }
 
 /** Sub-tree at `key`, or {} when absent; a non-mapping is a problem. */
-export function section(raw: RawConfig, key: string, problems: { add(path: string, message: string): void }): RawConfig {
+export function section(
+  raw: RawConfig,
+  key: string,
+  problems: { add(path: string, message: string): void },
+): RawConfig {
   const v = raw[key];
   if (v === undefined || v === null) return {};
   if (!isObject(v)) {

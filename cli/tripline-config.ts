@@ -45,7 +45,8 @@ export function loadTriplineConfig(inputs: ConfigInputs): TriplineConfig {
   const raw: RawConfig = loadRawConfig(inputs.file, inputs.env);
   const problems = new Problems();
   for (const key of Object.keys(raw)) if (!TOP_KEYS.has(key)) problems.add(key, 'unknown setting');
-  const dataDir = inputs.overrides?.dataDir ?? inputs.env.TRIPLINE_DATA_DIR ?? raw.dataDir ?? defaultDataDir(inputs.env);
+  const dataDir =
+    inputs.overrides?.dataDir ?? inputs.env.TRIPLINE_DATA_DIR ?? raw.dataDir ?? defaultDataDir(inputs.env);
   if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) problems.add('dataDir', 'must be an absolute path');
   const logLevel = inputs.overrides?.logLevel ?? raw.logLevel ?? 'info';
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
@@ -56,9 +57,18 @@ export function loadTriplineConfig(inputs: ConfigInputs): TriplineConfig {
   const spool = (agentRaw.spool ?? {}) as RawConfig;
   const agent = parseAgentConfig({ ...agentRaw, spool: { dir: join(String(dataDir), 'spool'), ...spool } }, problems);
   const agentKubernetes =
-    agentKubeRaw === undefined ? undefined : parseKubePodResolverConfig(agentKubeRaw, problems, 'agent.kubernetes', inputs.env);
+    agentKubeRaw === undefined
+      ? undefined
+      : parseKubePodResolverConfig(agentKubeRaw, problems, 'agent.kubernetes', inputs.env);
   const sensor = parseEbpfSensorConfig(section(raw, 'sensor', problems).ebpf, problems, 'sensor.ebpf');
   const collector = parseCollectorConfig(raw, problems, inputs.env);
   problems.throwIfAny();
-  return Object.freeze({ dataDir: String(dataDir), logLevel: String(logLevel), agent, agentKubernetes, sensor, collector });
+  return Object.freeze({
+    dataDir: String(dataDir),
+    logLevel: String(logLevel),
+    agent,
+    agentKubernetes,
+    sensor,
+    collector,
+  });
 }

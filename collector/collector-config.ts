@@ -43,13 +43,18 @@ function parseApiConfig(raw: unknown, problems: Problems): ApiConfig {
   const listen = o.listen ?? '127.0.0.1:7680';
   const parsed = typeof listen === 'string' ? parseListenAddress(listen) : 'must be host:port';
   if (typeof parsed === 'string') problems.add('api.listen', parsed);
-  if (o.tokenFile !== undefined && typeof o.tokenFile !== 'string') problems.add('api.tokenFile', 'must be a file path');
+  if (o.tokenFile !== undefined && typeof o.tokenFile !== 'string')
+    problems.add('api.tokenFile', 'must be a file path');
   const addr = typeof parsed === 'string' ? { host: '127.0.0.1', port: 7680 } : parsed;
   return Object.freeze({ listen: String(listen), ...addr, tokenFile: o.tokenFile as string | undefined });
 }
 
 /** Reads every collector section of the raw config tree. */
-export function parseCollectorConfig(raw: Record<string, unknown>, problems: Problems, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+export function parseCollectorConfig(
+  raw: Record<string, unknown>,
+  problems: Problems,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
   return Object.freeze({
     ingest: parseIngestConfig(raw.ingest, problems),
     api: parseApiConfig(raw.api, problems),
@@ -58,6 +63,7 @@ export function parseCollectorConfig(raw: Record<string, unknown>, problems: Pro
     analysis: parseAnalysisConfig(raw.analysis, problems),
     incidents: parseIncidentPipelineConfig(raw.incidents, problems),
     sinks: parseSinkConfigs(raw.sinks, problems),
-    kubernetes: raw.kubernetes === undefined ? undefined : parseKubeCollectorConfig(raw.kubernetes, problems, 'kubernetes', env),
+    kubernetes:
+      raw.kubernetes === undefined ? undefined : parseKubeCollectorConfig(raw.kubernetes, problems, 'kubernetes', env),
   });
 }

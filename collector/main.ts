@@ -61,11 +61,20 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     : undefined;
   await kube?.start();
   const policies: PolicySource = kube?.policies ?? configPolicy;
-  const store: ProfileStore = kube?.profiles ?? createFileProfileStore({ dir: join(dataDir, 'profiles'), log, registry });
+  const store: ProfileStore =
+    kube?.profiles ?? createFileProfileStore({ dir: join(dataDir, 'profiles'), log, registry });
   const sinks = [...(deps.extraSinks ?? []), ...(await createSinks(config.sinks, { log, registry }))];
   const incidents = createIncidentPipeline({ log, registry, dataDir, sinks, config: config.incidents });
   const enricher = createStaticEnricher({ config: config.enrich, policies, peers: kube?.peers });
-  const analyzer = createAnalyzer({ log, registry, enricher, policies, store, findings: incidents, config: config.analysis });
+  const analyzer = createAnalyzer({
+    log,
+    registry,
+    enricher,
+    policies,
+    store,
+    findings: incidents,
+    config: config.analysis,
+  });
   // An agent's batch is acknowledged only once its incidents are durable in the outbox.
   const intake: Intake = {
     async apply(events, source) {

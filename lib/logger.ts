@@ -30,7 +30,10 @@ export const REDACT_PATHS = [
 /** The root logger; only main.ts files call this and pass children down. */
 export function createRootLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   return pino(
-    { level: opts.level ?? process.env.TRIPLINE_LOG_LEVEL ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    {
+      level: opts.level ?? process.env.TRIPLINE_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
     opts.destination ?? destination(2),
   );
 }

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
+npx prettier --check --log-level warn "**/*.{ts,mjs}"
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT
 status=0

@@ -14,7 +14,13 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { WorkloadRef } from '../../proto/events.js';
 import type { PodInfo, PodResolver } from '../containers/pod-resolver.js';
-import { bareContainerId, imageDigest, podWorkload, sharesHostNamespace, slimMetadata } from '../../lib/kube/pod-workload.js';
+import {
+  bareContainerId,
+  imageDigest,
+  podWorkload,
+  sharesHostNamespace,
+  slimMetadata,
+} from '../../lib/kube/pod-workload.js';
 import { counter, createResilientInformer } from '../../lib/kube/resilient-informer.js';
 import type { KubePodResolverConfig } from './kube-pod-resolver-config.js';
 

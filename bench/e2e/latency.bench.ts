@@ -41,7 +41,8 @@ const receiver = createServer((req, res) => {
   req.on('end', () => {
     for (const i of JSON.parse(Buffer.concat(chunks).toString()) as Array<Record<string, unknown>>) {
       const evidence = i.evidence as { timeUnixNano: string };
-      if (i.rule === 'new-listener') arrivals.set(String(i.key), at - Number(BigInt(evidence.timeUnixNano) / 1_000_000n));
+      if (i.rule === 'new-listener')
+        arrivals.set(String(i.key), at - Number(BigInt(evidence.timeUnixNano) / 1_000_000n));
     }
     res.end();
   });
@@ -73,11 +74,21 @@ writeFileSync(
 const config = loadTriplineConfig({ file: configFile, env: {} });
 const log = silentLogger();
 const registry = new Registry();
-const collector = await startCollector(config.collector, { log, registry, dataDir: config.dataDir, agentTokens: ['bench-agent-token-0123456789'] });
+const collector = await startCollector(config.collector, {
+  log,
+  registry,
+  dataDir: config.dataDir,
+  agentTokens: ['bench-agent-token-0123456789'],
+});
 const agent = await startAgent(
   {
     ...config.agent,
-    collector: { ...config.agent.collector, address: `127.0.0.1:${collector.ingestPort}`, token: 'bench-agent-token-0123456789', tokenFile: undefined },
+    collector: {
+      ...config.agent.collector,
+      address: `127.0.0.1:${collector.ingestPort}`,
+      token: 'bench-agent-token-0123456789',
+      tokenFile: undefined,
+    },
   },
   { log, registry, sensor: createEbpfSensor({ config: config.sensor, log, registry }), serveMetrics: false },
 );
@@ -87,10 +98,18 @@ try {
   // Learning: the load itself and one probe listener become the profile.
   await cg.run(cc, [String(RATE), '1', target]);
   await listenOnce(19_999);
-  const key = (await waitFor(() => collector.analyzer.listProfiles().find((p) => p.workload.name === cg.podUid)?.key, { timeoutMs: 20_000 }))!;
-  await waitFor(() => collector.analyzer.getProfile(key)?.state === 'stable', { timeoutMs: 30_000, intervalMs: 100, what: 'a stable profile' });
+  const key = (await waitFor(() => collector.analyzer.listProfiles().find((p) => p.workload.name === cg.podUid)?.key, {
+    timeoutMs: 20_000,
+  }))!;
+  await waitFor(() => collector.analyzer.getProfile(key)?.state === 'stable', {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: 'a stable profile',
+  });
 
-  const load = cg.spawn(cc, [String(RATE), String(SECONDS + WARMUP_SECONDS), target], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const load = cg.spawn(cc, [String(RATE), String(SECONDS + WARMUP_SECONDS), target], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let loadDone = '';
   load.stdout!.on('data', (d: Buffer) => (loadDone += d.toString()));
   const loadExit = new Promise((r) => load.once('exit', r));
@@ -105,8 +124,13 @@ try {
     `i=0; while [ $i -lt ${count} ]; do "${listenOnceBin}" $((20000 + i)); i=$((i + 1)); sleep ${1 / PROBES_PER_SECOND}; done`,
   ]);
   await loadExit;
-  await waitFor(() => probes.every((p) => arrivals.has(`tcp/${p}`)), { timeoutMs: 30_000, what: 'every probe at the webhook' }).catch(() => undefined);
-  const latencies = probes.flatMap((p) => (arrivals.has(`tcp/${p}`) ? [arrivals.get(`tcp/${p}`)!] : [])).sort((a, b) => a - b);
+  await waitFor(() => probes.every((p) => arrivals.has(`tcp/${p}`)), {
+    timeoutMs: 30_000,
+    what: 'every probe at the webhook',
+  }).catch(() => undefined);
+  const latencies = probes
+    .flatMap((p) => (arrivals.has(`tcp/${p}`) ? [arrivals.get(`tcp/${p}`)!] : []))
+    .sort((a, b) => a - b);
   const loadEvents = Number(loadDone.trim());
   console.log(
     JSON.stringify({

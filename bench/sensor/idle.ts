@@ -16,7 +16,15 @@ const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'tripline-idle-'));
 const config = join(dir, 'tripline.yaml');
-writeFileSync(config, JSON.stringify({ dataDir: dir, logLevel: 'info', agent: { metricsListen: '127.0.0.1:0' }, ...JSON.parse(process.env.BENCH_EXTRA_CONFIG ?? '{}') }));
+writeFileSync(
+  config,
+  JSON.stringify({
+    dataDir: dir,
+    logLevel: 'info',
+    agent: { metricsListen: '127.0.0.1:0' },
+    ...JSON.parse(process.env.BENCH_EXTRA_CONFIG ?? '{}'),
+  }),
+);
 
 /** utime + stime of a process in seconds, and its RSS in bytes, from /proc. */
 function usage(pid: number): { cpu: number; rss: number } {

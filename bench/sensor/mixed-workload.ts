@@ -29,7 +29,10 @@ function workload(): number {
     execFileSync('clang', ['-O2', '-c', '-o', join(scratch, `${src}.o`), join(here, src)]);
   }
   execFileSync('tar', ['-czf', join(scratch, 'ts.tgz'), '-C', join(root, 'node_modules'), 'typescript/lib']);
-  execFileSync('sh', ['-c', `for i in $(seq 1 300); do echo "$i" > ${scratch}/f-$i.txt; cat ${scratch}/f-$i.txt > /dev/null; done`]);
+  execFileSync('sh', [
+    '-c',
+    `for i in $(seq 1 300); do echo "$i" > ${scratch}/f-$i.txt; cat ${scratch}/f-$i.txt > /dev/null; done`,
+  ]);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 

@@ -19,7 +19,11 @@ interface ProfileSummary {
   pendingReview: number;
 }
 
-export async function profilesCommand(target: ApiTarget, args: readonly string[], out: (s: string) => void): Promise<void> {
+export async function profilesCommand(
+  target: ApiTarget,
+  args: readonly string[],
+  out: (s: string) => void,
+): Promise<void> {
   const [sub, key, a, b] = args;
   const need = (v: string | undefined, what: string): string => {
     if (!v) throw new CliError(`missing ${what}\n\n${USAGE}`);
@@ -31,7 +35,9 @@ export async function profilesCommand(target: ApiTarget, args: readonly string[]
       out(`${'STATE'.padEnd(9)}${'ITEMS'.padStart(6)}${'SUSPECT'.padStart(9)}${'REVIEW'.padStart(8)}  WORKLOAD`);
       for (const p of profiles) {
         const state = p.partial ? `${p.state}*` : p.state;
-        out(`${state.padEnd(9)}${String(p.items).padStart(6)}${String(p.suspect).padStart(9)}${String(p.pendingReview).padStart(8)}  ${p.key}`);
+        out(
+          `${state.padEnd(9)}${String(p.items).padStart(6)}${String(p.suspect).padStart(9)}${String(p.pendingReview).padStart(8)}  ${p.key}`,
+        );
       }
       if (profiles.some((p) => p.partial)) out('* partial: learned while the agent dropped events; still learning');
       return;
@@ -55,7 +61,8 @@ export async function profilesCommand(target: ApiTarget, args: readonly string[]
     case 'export': {
       const format = need(key, 'export format');
       const workload = need(a, 'workload key');
-      if (format !== 'seccomp' && format !== 'networkpolicy') throw new CliError(`unknown export format ${format}\n\n${USAGE}`);
+      if (format !== 'seccomp' && format !== 'networkpolicy')
+        throw new CliError(`unknown export format ${format}\n\n${USAGE}`);
       const query = format === 'networkpolicy' ? `?selector=${encodeURIComponent(need(b, 'pod labels'))}` : '';
       out(JSON.stringify(await callApi(target, 'GET', `${profilePath(workload)}/export/${format}${query}`), null, 2));
       return;

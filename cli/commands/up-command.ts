@@ -17,7 +17,11 @@ export async function runUp(config: TriplineConfig, flags: RunFlags): Promise<vo
   const { log, registry } = processTelemetry(config);
   const agentToken = readOrCreateToken(join(config.dataDir, 'agent-token'));
   const problems = new Problems();
-  const terminalConfig = parseTerminalSinkConfig({ id: 'terminal', type: 'terminal', minSeverity: 'info' }, 'terminal', problems);
+  const terminalConfig = parseTerminalSinkConfig(
+    { id: 'terminal', type: 'terminal', minSeverity: 'info' },
+    'terminal',
+    problems,
+  );
   problems.throwIfAny();
   const collector = await startCollector(config.collector, {
     log,
@@ -45,7 +49,10 @@ export async function runUp(config: TriplineConfig, flags: RunFlags): Promise<vo
     throw err;
   }
   const api = `http://${config.collector.api.host}:${collector.apiPort}`;
-  log.info({ api, dataDir: config.dataDir }, `tripline is up: API and /metrics on ${api}; incidents print here. Ctrl-C stops.`);
+  log.info(
+    { api, dataDir: config.dataDir },
+    `tripline is up: API and /metrics on ${api}; incidents print here. Ctrl-C stops.`,
+  );
   await stopOnSignals(log, [agent, ...(podResolver ? [podResolver] : []), collector]);
 }
 

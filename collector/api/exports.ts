@@ -37,7 +37,10 @@ function portOf(key: string): { protocol: 'TCP' | 'UDP'; port: number } | undefi
  * in-cluster peers (a workload key names an owner, not its pods' labels, so peers are
  * allowed by namespace). `podLabels` selects the workload's pods.
  */
-export function networkPolicy(p: ProfileSnapshot, podLabels: Readonly<Record<string, string>>): Record<string, unknown> {
+export function networkPolicy(
+  p: ProfileSnapshot,
+  podLabels: Readonly<Record<string, string>>,
+): Record<string, unknown> {
   const w = p.workload;
   const ingressPorts = p.items
     .filter((i) => i.kind === 'listen')
@@ -61,7 +64,10 @@ export function networkPolicy(p: ProfileSnapshot, podLabels: Readonly<Record<str
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: {
-      name: `tripline-${w.name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63),
+      name: `tripline-${w.name}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 63),
       namespace: w.namespace || 'default',
       annotations: { 'tripline.io/profile': p.key },
     },

@@ -1,6 +1,9 @@
 /** Outcome of checking an agent's credentials; `reason` is a bounded metric label. */
 export type AgentAuthResult =
-  | { readonly ok: true; /** Identity for logs, e.g. "static-token" or "system:serviceaccount:tripline:agent". */ readonly identity: string }
+  | {
+      readonly ok: true;
+      /** Identity for logs, e.g. "static-token" or "system:serviceaccount:tripline:agent". */ readonly identity: string;
+    }
   | { readonly ok: false; readonly reason: 'missing' | 'invalid' | 'forbidden' | 'unavailable' };
 
 /**

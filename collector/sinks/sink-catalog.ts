@@ -20,13 +20,20 @@ interface SinkType<C extends BaseSinkConfig> {
   create(config: C, deps: SinkDeps): Promise<Sink>;
 }
 
-function type<C extends BaseSinkConfig>(parse: SinkType<C>['parse'], create: SinkType<C>['create']): SinkType<BaseSinkConfig> {
+function type<C extends BaseSinkConfig>(
+  parse: SinkType<C>['parse'],
+  create: SinkType<C>['create'],
+): SinkType<BaseSinkConfig> {
   return { parse, create: create as SinkType<BaseSinkConfig>['create'] };
 }
 
 const SINK_TYPES: Readonly<Record<string, SinkType<BaseSinkConfig>>> = {
-  terminal: type(parseTerminalSinkConfig, async (c, d) => (await import('./terminal/terminal-sink.js')).createTerminalSink(c, d)),
-  webhook: type(parseWebhookSinkConfig, async (c, d) => (await import('./webhook/webhook-sink.js')).createWebhookSink(c, d)),
+  terminal: type(parseTerminalSinkConfig, async (c, d) =>
+    (await import('./terminal/terminal-sink.js')).createTerminalSink(c, d),
+  ),
+  webhook: type(parseWebhookSinkConfig, async (c, d) =>
+    (await import('./webhook/webhook-sink.js')).createWebhookSink(c, d),
+  ),
   syslog: type(parseSyslogSinkConfig, async (c, d) => (await import('./syslog/syslog-sink.js')).createSyslogSink(c, d)),
   hec: type(parseHecSinkConfig, async (c, d) => (await import('./hec/hec-sink.js')).createHecSink(c, d)),
   elasticsearch: type(parseElasticsearchSinkConfig, async (c, d) =>

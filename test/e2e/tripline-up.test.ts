@@ -123,7 +123,14 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
           networks: { '127.0.0.99/32': 'public' },
         },
         sinks: [
-          { id: 'soc', type: 'webhook', url: receiver.url, hmacSecret: SECRET, minSeverity: 'info', tls: { caFile: receiver.caFile } },
+          {
+            id: 'soc',
+            type: 'webhook',
+            url: receiver.url,
+            hmacSecret: SECRET,
+            minSeverity: 'info',
+            tls: { caFile: receiver.caFile },
+          },
         ],
         incidents: { delivery: { backoffInitialMs: 100 } },
       }),
@@ -131,7 +138,12 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     up = await startUp(configFile);
     token = readFileSync(join(dir, 'data', 'api-token'), 'utf8').trim();
     const workloadPort = await freeFixedPort();
-    const workload = cg.spawn(process.execPath, [join(ROOT, 'test/e2e/workload.mjs'), join(dir, 'wl'), String(workloadPort), String(peer.port)]);
+    const workload = cg.spawn(process.execPath, [
+      join(ROOT, 'test/e2e/workload.mjs'),
+      join(dir, 'wl'),
+      String(workloadPort),
+      String(peer.port),
+    ]);
     children.push(workload);
     // The actions below start short node processes in the cgroup: let learning see one.
     await inWorkload('require("node:fs").readFileSync("/etc/hostname")');
@@ -154,8 +166,7 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     const profile = (await waitFor(
       async () => {
         const p = (await api(`/api/v1/profiles/${encodeURIComponent(workloadKey)}`).catch(() => undefined)) as
-          | { state: string; items: { kind: string; key: string }[] }
-          | undefined;
+          { state: string; items: { kind: string; key: string }[] } | undefined;
         return p?.state === 'stable' ? p : undefined;
       },
       { timeoutMs: 45_000, intervalMs: 250, what: 'a stable profile' },
@@ -192,7 +203,9 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     expect(await incident('protected-path-write')).toMatchObject({ severity: 'high' });
     unlinkSync(protectedFile);
 
-    await inWorkload(`const fs=require("node:fs");fs.mkdirSync("${dir}/wl/elsewhere",{recursive:true});fs.writeFileSync("${dir}/wl/elsewhere/new.bin","x")`);
+    await inWorkload(
+      `const fs=require("node:fs");fs.mkdirSync("${dir}/wl/elsewhere",{recursive:true});fs.writeFileSync("${dir}/wl/elsewhere/new.bin","x")`,
+    );
     expect(await incident('unexpected-file-write')).toMatchObject({ severity: 'low' });
 
     const newPort = await freeFixedPort();
@@ -202,11 +215,17 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     const other = await listenBelowEphemeral();
     servers.push(other);
     await inWorkload(`const s=require("node:net").connect(${other.port},"127.0.0.1",()=>s.end())`);
-    expect(await incident('unexpected-egress', `${workloadKey}:tcp/${other.port}`)).toMatchObject({ severity: 'medium' });
+    expect(await incident('unexpected-egress', `${workloadKey}:tcp/${other.port}`)).toMatchObject({
+      severity: 'medium',
+    });
 
-    await inWorkload(`const s=require("node:net").connect(${publicPeerPort},"127.0.0.99",()=>s.end());s.on("error",()=>{})`);
+    await inWorkload(
+      `const s=require("node:net").connect(${publicPeerPort},"127.0.0.99",()=>s.end());s.on("error",()=>{})`,
+    );
     // confidential → the internet (127.0.0.99 is mapped to the public tier in config).
-    expect(await incident('cross-sensitivity-flow')).toMatchObject({ severity: expect.stringMatching(/^(high|critical)$/) });
+    expect(await incident('cross-sensitivity-flow')).toMatchObject({
+      severity: expect.stringMatching(/^(high|critical)$/),
+    });
 
     for (const i of ours()) expect((i.workload as { key: string }).key).toBe(workloadKey);
     expect(receiver.duplicates).toEqual([]);

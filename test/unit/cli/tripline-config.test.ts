@@ -79,7 +79,9 @@ sinks:
   });
 
   it('reports an unreadable or non-YAML file clearly', () => {
-    expect(() => loadTriplineConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file: ENOENT/);
+    expect(() => loadTriplineConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(
+      /cannot read config file: ENOENT/,
+    );
     expect(problemsOf('a: [1, 2')[0]).toMatch(/not valid YAML/);
   });
 });

@@ -155,9 +155,17 @@ describe('collector HTTP API', () => {
     expect((await json(bad)).error).toMatch(/item kind must be one of/);
     const notJson = await fetch(url, { method: 'POST', headers: auth, body: '{' });
     expect(notJson.status).toBe(400);
-    const gone = await fetch(url, { method: 'DELETE', headers: auth, body: JSON.stringify({ kind: 'exec', key: 'x' }) });
+    const gone = await fetch(url, {
+      method: 'DELETE',
+      headers: auth,
+      body: JSON.stringify({ kind: 'exec', key: 'x' }),
+    });
     expect(gone.status).toBe(404);
-    const ok = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ kind: 'exec', key: '/bin/ls' }) });
+    const ok = await fetch(url, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ kind: 'exec', key: '/bin/ls' }),
+    });
     expect(ok.status).toBe(200);
     expect(approved).toContain(`${key}|exec|/bin/ls`);
   });
@@ -172,6 +180,9 @@ describe('collector HTTP API', () => {
     expect(np.metadata.namespace).toBe('shop');
     expect(np.spec.podSelector.matchLabels).toEqual({ app: 'web' });
     expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
-    expect(np.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: '127.0.0.99/32' } }], ports: [{ protocol: 'TCP', port: 443 }] });
+    expect(np.spec.egress[0]).toEqual({
+      to: [{ ipBlock: { cidr: '127.0.0.99/32' } }],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
   });
 });
