@@ -105,21 +105,23 @@ function serverOptions(config: IngestConfig): ChannelOptions {
 async function serverCredentials(config: IngestConfig): Promise<ServerCredentials> {
   const tls = config.tls;
   if (!tls) return ServerCredentials.createInsecure();
-  const problems: string[] = [];
-  const read = async (what: string, path: string | undefined): Promise<Buffer | null> => {
+  // Problems are listed in the order of the settings, not in the order the reads fail.
+  const problemOf: (string | undefined)[] = [];
+  const read = async (i: number, what: string, path: string | undefined): Promise<Buffer | null> => {
     if (path === undefined) return null;
     try {
       return await readFile(path);
     } catch (err) {
-      problems.push(`${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      problemOf[i] = `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
       return null;
     }
   };
   const [cert, key, ca] = await Promise.all([
-    read('tls.certFile', tls.certFile),
-    read('tls.keyFile', tls.keyFile),
-    read('tls.clientCaFile', tls.clientCaFile),
+    read(0, 'tls.certFile', tls.certFile),
+    read(1, 'tls.keyFile', tls.keyFile),
+    read(2, 'tls.clientCaFile', tls.clientCaFile),
   ]);
+  const problems = problemOf.filter((p) => p !== undefined);
   if (problems.length || !cert || !key)
     throw new Error(`ingest TLS files cannot be read:\n  - ${problems.join('\n  - ')}`);
   try {
