@@ -114,14 +114,18 @@ export function containerToWire(c: ContainerInfo): tripline.v1.IContainer {
   };
 }
 
-/** Wire form of an event. */
-export function eventToWire(e: TriplineEvent): tripline.v1.IEnvelope {
+/**
+ * Wire form of an event. With `header` 'batch', node and container are left out: an
+ * agent's batch carries them once (ingest.proto, EventBatch fields 5 and 6).
+ */
+export function eventToWire(e: TriplineEvent, header: 'envelope' | 'batch' = 'envelope'): tripline.v1.IEnvelope {
+  const inEnvelope = header === 'envelope';
   const env: tripline.v1.IEnvelope = {
     timeUnixNano: e.timeNs,
-    node: e.node,
+    node: inEnvelope ? e.node : '',
     seq: e.seq,
     kind: KIND_TO_WIRE[e.kind],
-    container: containerToWire(e.container),
+    container: inEnvelope ? containerToWire(e.container) : null,
     process: {
       pid: e.process.pid,
       ppid: e.process.ppid,

@@ -9,19 +9,13 @@
  * the oldest are already numbered and a gap in the middle is harder to reason about.
  */
 import type { Logger } from '../../lib/logger.js';
-import { eventToWire } from '../../proto/codec.js';
 import type { TriplineEvent } from '../../proto/events.js';
 import type { DropReason } from '../../proto/report.js';
 import type { PipelineConfig } from '../config.js';
 import type { ContainerResolver, ResolvedContainer } from '../containers/container-resolver.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { Sensor } from '../sensors/sensor.js';
-import {
-  encodeContainer,
-  encodeEnvelopeBody,
-  sameContainer,
-  type EncodedContainer,
-} from '../transport/batch-encoding.js';
+import { encodeContainer, encodeEventBody, sameContainer, type EncodedContainer } from '../transport/batch-encoding.js';
 import type { OutgoingEnvelope, Transport } from '../transport/transport.js';
 import { createBurstLog } from './burst-log.js';
 import { createDedup } from './dedup.js';
@@ -113,7 +107,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     let bytes: Uint8Array;
     let container: EncodedContainer;
     try {
-      bytes = encodeEnvelopeBody(eventToWire(e));
+      bytes = encodeEventBody(e);
       container = encodedContainer(e, r);
     } catch {
       // A sensor bug (e.g. a non-string field) must cost one event, not the agent.

@@ -12,8 +12,8 @@
  * typical Kubernetes envelope about six times smaller.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { containerToWire, reportToWire, tripline } from '../../proto/codec.js';
-import type { ContainerInfo } from '../../proto/events.js';
+import { containerToWire, eventToWire, reportToWire, tripline } from '../../proto/codec.js';
+import type { ContainerInfo, TriplineEvent } from '../../proto/events.js';
 import type { AgentReport } from '../../proto/report.js';
 
 const TAG_BATCH_ID = (1 << 3) | 0;
@@ -50,12 +50,9 @@ export function encodeContainer(c: ContainerInfo): EncodedContainer {
   return { cgroupId: c.cgroupId, bytes: tripline.v1.Container.encode(containerToWire(c)).finish() };
 }
 
-/**
- * Envelope bytes for the pipeline: the event without node and container, which the
- * batch supplies.
- */
-export function encodeEnvelopeBody(env: tripline.v1.IEnvelope): Uint8Array {
-  return tripline.v1.Envelope.encode({ ...env, node: '', container: null }).finish();
+/** Envelope bytes for the pipeline: the event without node and container, which the batch supplies. */
+export function encodeEventBody(e: TriplineEvent): Uint8Array {
+  return tripline.v1.Envelope.encode(eventToWire(e, 'batch')).finish();
 }
 
 /** Every field of an EventBatch but batch_id. */

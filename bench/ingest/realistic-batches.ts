@@ -4,7 +4,7 @@
  * syscall sets. Deterministic, so runs compare.
  */
 import { createHash } from 'node:crypto';
-import { encodeBatchBody, encodeEnvelopeBody, type EncodedContainer } from '../../agent/transport/batch-encoding.js';
+import { encodeBatchBody, encodeEnvelope, type EncodedContainer } from '../../agent/transport/batch-encoding.js';
 import { tripline } from '../../proto/codec.js';
 
 const NODE = 'ip-10-0-12-34.eu-west-1.compute.internal';
@@ -132,7 +132,11 @@ export function realisticBatchBody(
   if (form === 'compact') {
     return encodeBatchBody(
       agentRunId,
-      envelopes.map((e) => ({ bytes: encodeEnvelopeBody(e), container: ENCODED.get(Number(e.container!.cgroupId))! })),
+      envelopes.map((e) => ({
+        // As the agent encodes an envelope: node and container are the batch's.
+        bytes: encodeEnvelope({ ...e, node: '', container: null }),
+        container: ENCODED.get(Number(e.container!.cgroupId))!,
+      })),
       { node: NODE },
     );
   }
