@@ -61,9 +61,6 @@ class NumberReader extends protobuf.BufferReader {}
   return value;
 };
 
-const TAG_NODE = (5 << 3) | 2;
-const TAG_CONTAINERS = (6 << 3) | 2;
-
 export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
   const envelopes = createEnvelopeReader();
   return {
@@ -76,24 +73,15 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
     },
   };
 
-  /** Fields 5 and 6, wherever they are on the wire: the envelopes need them first. */
-  function readHeader(c: WireCursor): BatchHeader {
-    const header: BatchHeader = { node: '', containers: new Map() };
-    while (c.pos < c.end) {
-      const tag = c.uint32();
-      if (tag === TAG_NODE) header.node = c.string();
-      else if (tag === TAG_CONTAINERS) {
-        const info = envelopes.readListedContainer(c);
-        if (!header.containers.has(info.cgroupId)) header.containers.set(info.cgroupId, info);
-      } else c.skip(tag & 7);
-    }
-    c.pos = 0;
-    return header;
-  }
-
-  function decodeBatch(bytes: Buffer): BatchDecodeResult {
+  /**
+   * One pass when the header fields (5 and 6) come before the envelopes, as agents write
+   * them. A header field after an envelope is legal protobuf too: the batch is then
+   * decoded again with the whole header, `known`.
+   */
+  function decodeBatch(bytes: Buffer, known?: BatchHeader): BatchDecodeResult {
     const c = new WireCursor(bytes);
-    const header = readHeader(c);
+    const header: BatchHeader = known ?? { node: '', containers: new Map() };
+    let lateHeader = false;
     let batchId = 0;
     let agentRunId = '';
     let reportStart = -1;
@@ -138,15 +126,30 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
           c.pos = reportEnd;
           break;
         case 5:
-        case 6:
-          // Read by readHeader; a wrong wire type is malformed here as anywhere.
           c.expect(tag, 2);
-          c.pos = c.delimited();
+          if (known) c.pos = c.delimited();
+          else {
+            header.node = c.string();
+            lateHeader ||= count > 0;
+          }
           break;
+        case 6: {
+          c.expect(tag, 2);
+          if (known) {
+            c.pos = c.delimited();
+            break;
+          }
+          const info = envelopes.readListedContainer(c);
+          // The first listing of a cgroup id counts.
+          if (!header.containers.has(info.cgroupId)) header.containers.set(info.cgroupId, info);
+          lateHeader ||= count > 0;
+          break;
+        }
         default:
           c.skip(tag & 7);
       }
     }
+    if (lateHeader) return decodeBatch(bytes, header);
     if (count > maxEnvelopes) {
       return {
         ok: false,

@@ -2,7 +2,7 @@
  * Readers for the header sub-messages of an Envelope (Container with its WorkloadRef,
  * Process), field by field as events.proto numbers them.
  */
-import type { ContainerInfo, ProcessInfo, WorkloadRef } from '../../proto/events.js';
+import { unresolvedContainer, type ContainerInfo, type ProcessInfo, type WorkloadRef } from '../../proto/events.js';
 import type { WireCursor } from './wire-cursor.js';
 
 /** Shared empty list for absent repeated strings (decoded events are read-only). */
@@ -12,16 +12,7 @@ export const NO_STRINGS: readonly string[] = Object.freeze([]);
 export function decodeContainer(c: WireCursor, stop: number): ContainerInfo {
   const outerEnd = c.end;
   c.end = stop;
-  const info: ContainerInfo = {
-    cgroupId: 0,
-    cgroupPath: '',
-    containerId: '',
-    podUid: '',
-    workload: undefined,
-    image: '',
-    imageDigest: '',
-    privileged: false,
-  };
+  const info = unresolvedContainer(0);
   while (c.pos < stop) {
     const tag = c.uint32();
     switch (tag >>> 3) {

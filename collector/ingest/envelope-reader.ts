@@ -3,7 +3,7 @@
  * (proto/codec.ts stays the definition; a differential test holds this to it). Wire
  * errors throw (the batch is malformed); semantic ones come back as invalid envelopes.
  */
-import { ipFromBytes } from '../../proto/codec.js';
+import { ipFromBytes, isContainerReference } from '../../proto/codec.js';
 import type { ContainerInfo, FileOp, ProcessInfo, Protocol, TriplineEvent } from '../../proto/events.js';
 import { decodeContainer, NO_STRINGS, readProcess } from './envelope-header-readers.js';
 import type { WireCursor } from './wire-cursor.js';
@@ -332,7 +332,9 @@ export function createEnvelopeReader(): EnvelopeReader {
     const info = decodeContainer(c, stop);
     // Default-valued fields written out still make a reference (the contract is on values).
     const listed =
-      header && header.containers.size > 0 && isReference(info) ? header.containers.get(info.cgroupId) : undefined;
+      header && header.containers.size > 0 && isContainerReference(info)
+        ? header.containers.get(info.cgroupId)
+        : undefined;
     if (listed) return listed;
     if (id >= 0) {
       if (containers.size >= CONTAINER_CACHE_SIZE) containers.clear();
@@ -342,11 +344,6 @@ export function createEnvelopeReader(): EnvelopeReader {
   }
 
   return { read, readListedContainer: (c) => readContainer(c) };
-}
-
-/** A container with nothing but its cgroup id (proto/codec.ts isContainerReference, on decoded values). */
-function isReference(c: ContainerInfo): boolean {
-  return !c.cgroupPath && !c.containerId && !c.podUid && !c.workload && !c.image && !c.imageDigest && !c.privileged;
 }
 
 /** Text form of the address bytes at [start, start+length); '' unless 4 or 16 bytes. */
