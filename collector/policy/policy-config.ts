@@ -51,19 +51,21 @@ export const DEFAULT_LEARNING: LearningWindows = Object.freeze({
   maxDurationMs: 24 * 3_600_000,
 });
 
+/** The settings parseFields reads, at the top level and in each `workloads` override. */
+const FIELD_KEYS = [
+  'mode',
+  'learning',
+  'protectedPaths',
+  'defaultTier',
+  'allowedFlows',
+  'exceptions',
+  'severityOverrides',
+] as const;
+
 /** Reads `raw` (the `policy` section; undefined = all defaults) at `path`. */
 export function parsePolicyConfig(raw: unknown, problems: Problems, path = 'policy'): PolicyConfig {
   const o = asObject(raw ?? {}, path, problems);
-  checkKeys(o, path, problems, [
-    'mode',
-    'learning',
-    'protectedPaths',
-    'defaultTier',
-    'allowedFlows',
-    'exceptions',
-    'severityOverrides',
-    'workloads',
-  ]);
+  checkKeys(o, path, problems, [...FIELD_KEYS, 'workloads']);
   const base = parseFields(o, path, problems);
   const learning = { ...DEFAULT_LEARNING, ...base.learning };
   checkWindows(learning, `${path}.learning`, problems);
@@ -74,16 +76,7 @@ export function parsePolicyConfig(raw: unknown, problems: Problems, path = 'poli
     rawWorkloads.forEach((w, i) => {
       const p = `${path}.workloads[${i}]`;
       const wo = asObject(w, p, problems);
-      checkKeys(wo, p, problems, [
-        'match',
-        'mode',
-        'learning',
-        'protectedPaths',
-        'defaultTier',
-        'allowedFlows',
-        'exceptions',
-        'severityOverrides',
-      ]);
+      checkKeys(wo, p, problems, ['match', ...FIELD_KEYS]);
       if (typeof wo.match !== 'string' || wo.match === '') problems.add(`${p}.match`, 'must be a workload key glob');
       workloads.push(Object.freeze({ match: String(wo.match ?? ''), ...parseFields(wo, p, problems) }));
     });
