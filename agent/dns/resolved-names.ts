@@ -1,0 +1,137 @@
+/**
+ * Which names each container was told for which addresses, so a connect to an external
+ * address can be reported under the name the container asked for: the collector keys the
+ * egress item by that name, which stays put while a service's addresses rotate.
+ *
+ * Keyed by cgroup id, because resolutions are per container: two containers may get
+ * different answers for one name, and the same address may stand for different names
+ * (shared CDN addresses), so only the container's own most recent answer counts.
+ *
+ * An answer is kept for max(TTL, minRetentionMs): clients keep using an address well past
+ * its TTL (pooled connections, resolvers in the client that cache longer), and a connect
+ * shortly after a short-TTL answer is still that name. Bounded both ways: per container the
+ * oldest answers are forgotten first, and across the node a total of addresses is kept, by
+ * forgetting the least recently active containers (a node running one job after another
+ * would otherwise keep every finished job's answers). Expired answers are dropped lazily,
+ * on lookup and when a container's map is full, so nothing runs on a timer.
+ */
+import type { DnsResponse } from './dns-message.js';
+
+export interface ResolvedNames {
+  /** Records the addresses a container was just told for a name. */
+  note(cgroupId: number, response: DnsResponse, nowMs: number): void;
+  /** The name this container most recently resolved to `address`, while it is retained. */
+  nameOf(cgroupId: number, address: string, nowMs: number): string | undefined;
+  /** Containers tracked now. */
+  readonly containers: number;
+  /** Addresses remembered now, across containers (expired ones not yet dropped included). */
+  readonly addresses: number;
+}
+
+export interface ResolvedNamesOptions {
+  /** Addresses remembered per container. */
+  readonly maxAddressesPerContainer: number;
+  /** Addresses remembered across all containers of the node. */
+  readonly maxAddresses: number;
+  /** Shortest time an answer is kept, whatever its TTL. */
+  readonly minRetentionMs: number;
+}
+
+interface Resolution {
+  readonly name: string;
+  readonly expiresAtMs: number;
+}
+
+interface ContainerNames {
+  /** In the order the addresses were last answered: the first is the oldest. */
+  readonly byAddress: Map<string, Resolution>;
+  /** Value of the activity counter at the last answer or lookup hit; eviction removes the lowest. */
+  touched: number;
+}
+
+export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
+  const { maxAddressesPerContainer, maxAddresses, minRetentionMs } = opts;
+  const byCgroup = new Map<number, ContainerNames>();
+  let activity = 0;
+  let total = 0;
+
+  /**
+   * Makes room in a full container: expired answers first, then the oldest, down to nine
+   * tenths of its budget, so the sweep is paid once per many answers rather than on each
+   * one (a container can make itself answers as fast as it likes).
+   */
+  function makeRoom(c: ContainerNames, nowMs: number): void {
+    for (const [address, r] of c.byAddress) {
+      if (nowMs >= r.expiresAtMs) {
+        c.byAddress.delete(address);
+        total--;
+      }
+    }
+    const target = maxAddressesPerContainer - Math.max(1, Math.floor(maxAddressesPerContainer / 10));
+    for (const address of c.byAddress.keys()) {
+      if (c.byAddress.size <= target) return;
+      c.byAddress.delete(address);
+      total--;
+    }
+  }
+
+  /**
+   * Forgets the least recently active containers until a tenth of the node budget is free,
+   * so the sort is paid once per many answers. The noting container goes last.
+   */
+  function evict(noting: ContainerNames): void {
+    const oldest = [...byCgroup].sort((a, b) => a[1].touched - b[1].touched);
+    const target = maxAddresses - Math.max(1, Math.floor(maxAddresses / 10));
+    for (const [id, c] of oldest) {
+      if (total <= target) return;
+      if (c === noting) continue;
+      total -= c.byAddress.size;
+      byCgroup.delete(id);
+    }
+    // Only the noting container is left over budget: trim its oldest answers.
+    for (const address of noting.byAddress.keys()) {
+      if (total <= target) return;
+      noting.byAddress.delete(address);
+      total--;
+    }
+  }
+
+  return {
+    note(cgroupId, response, nowMs) {
+      if (response.answers.length === 0) return;
+      let c = byCgroup.get(cgroupId);
+      if (!c) byCgroup.set(cgroupId, (c = { byAddress: new Map(), touched: 0 }));
+      c.touched = ++activity;
+      for (const a of response.answers) {
+        const expiresAtMs = nowMs + Math.max(a.ttlSeconds * 1000, minRetentionMs);
+        // Deleted and set again, so a renewed answer moves to the young end.
+        if (c.byAddress.delete(a.address)) total--;
+        else if (c.byAddress.size >= maxAddressesPerContainer) makeRoom(c, nowMs);
+        c.byAddress.set(a.address, { name: response.name, expiresAtMs });
+        total++;
+        if (total > maxAddresses) evict(c);
+      }
+    },
+    nameOf(cgroupId, address, nowMs) {
+      const c = byCgroup.get(cgroupId);
+      const r = c?.byAddress.get(address);
+      if (!c || !r) return undefined;
+      if (nowMs >= r.expiresAtMs) {
+        c.byAddress.delete(address);
+        total--;
+        if (c.byAddress.size === 0) byCgroup.delete(cgroupId);
+        return undefined;
+      }
+      // A container still connecting to what it resolved is active, even if it resolved
+      // long ago (a service that looks its database up once at start).
+      c.touched = ++activity;
+      return r.name;
+    },
+    get containers() {
+      return byCgroup.size;
+    },
+    get addresses() {
+      return total;
+    },
+  };
+}
