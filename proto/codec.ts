@@ -155,7 +155,11 @@ export function eventToWire(e: TriplineEvent, header: 'envelope' | 'batch' = 'en
       env.listen = { protocol: protocolToWire(e.protocol), local: { ip: ipToBytes(e.ip), port: e.port } };
       break;
     case 'connect':
-      env.connect = { protocol: protocolToWire(e.protocol), remote: { ip: ipToBytes(e.ip), port: e.port } };
+      env.connect = {
+        protocol: protocolToWire(e.protocol),
+        remote: { ip: ipToBytes(e.ip), port: e.port },
+        dnsName: e.dnsName,
+      };
       break;
   }
   return env;
@@ -288,7 +292,8 @@ export function eventFromWire(env: tripline.v1.IEnvelope): DecodeResult<Tripline
       if (!ip) return { ok: false, error: `${kind} address is not 4 or 16 bytes` };
       const port = addr?.port ?? 0;
       if (port > 65535) return { ok: false, error: `${kind} port ${port} out of range` };
-      return { ok: true, value: { ...header, kind, protocol, ip, port } };
+      if (kind === 'listen') return { ok: true, value: { ...header, kind, protocol, ip, port } };
+      return { ok: true, value: { ...header, kind, protocol, ip, port, dnsName: env.connect!.dnsName ?? '' } };
     }
   }
 }

@@ -127,6 +127,8 @@ export interface ConnectEvent extends EventHeader {
   /** Remote address in text form. */
   readonly ip: string;
   readonly port: number;
+  /** The name a trusted DNS resolver gave the container for `ip`; '' when none. */
+  readonly dnsName: string;
 }
 
 /** One observation, discriminated on `kind`. */

@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   librdkafka-dev                               # librdkafka's mock Kafka cluster for tests
   rsyslog rsyslog-gnutls                       # real syslog receiver for sink tests
   prometheus-alertmanager                      # real Alertmanager for sink tests
+  dnsmasq-base                                 # real DNS resolver for the sensor's DNS-name tests
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "tripline.h"
 
 #define AT_FDCWD -100
@@ -24,6 +25,10 @@
 #define TCP_LISTEN 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IP_MF_OFFSET 0x3fff
+#define DNS_PORT 53
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,6 +87,23 @@ struct {
 	__type(key, struct tl_peer_key);
 	__type(value, __u8);
 } seen_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_dns);
+} dns_scratch SEC(".maps");
+
+/* Addresses whose port-53 answers are read, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
+ * Filled by the loader; an answer from anywhere else (a resolver the workload runs or
+ * points itself at) is never read, so it cannot name an address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct tl_addr);
+	__type(value, __u8);
+} dns_resolvers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -600,4 +622,68 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	emit_sock(TL_KIND_LISTEN, family, sport, IPPROTO_TCP, addr, ino);
 	return 0;
+}
+
+/* ---- DNS answers ----------------------------------------------------------------- */
+
+/* Copies the UDP payload of a DNS response from a trusted resolver into the ring buffer,
+ * for userspace to parse: the answers name the addresses a later connect goes to. The
+ * cgroup hook sees every socket's traffic whatever its network namespace, and runs for
+ * every received packet, so everything but port-53 UDP from a resolver returns at once.
+ * Observation only: the verdict is always 1 (deliver). */
+SEC("cgroup_skb/ingress")
+int tl_dns_answer(struct __sk_buff *skb)
+{
+	struct tl_addr from = {};
+	__u32 udp_off;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP)
+			return 1;
+		/* A fragment carries no UDP header (or only part of the message). */
+		if (ip.frag_off & bpf_htons(IP_MF_OFFSET))
+			return 1;
+		udp_off = ip.ihl * 4;
+		from.b[10] = from.b[11] = 0xff;
+		__builtin_memcpy(&from.b[12], &ip.saddr, 4);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		/* Extension headers are not walked: resolvers do not send them. */
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_UDP)
+			return 1;
+		udp_off = sizeof(ip6);
+		__builtin_memcpy(from.b, &ip6.saddr, 16);
+	} else {
+		return 1;
+	}
+	struct udphdr udp;
+	if (bpf_skb_load_bytes(skb, udp_off, &udp, sizeof(udp)) || udp.source != bpf_htons(DNS_PORT))
+		return 1;
+	if (!bpf_map_lookup_elem(&dns_resolvers, &from))
+		return 1;
+
+	__u64 cgroup_id = bpf_skb_cgroup_id(skb);
+	__u32 zero = 0;
+	struct tl_dns *d = bpf_map_lookup_elem(&dns_scratch, &zero);
+	if (!d)
+		return 1;
+	__u32 off = udp_off + sizeof(udp);
+	__u32 len = skb->len > off ? skb->len - off : 0;
+	d->flags = 0;
+	if (len > TL_DNS_MAX) {
+		len = TL_DNS_MAX;
+		d->flags = TL_DNS_CUT;
+	}
+	/* The DNS header alone is 12 bytes; anything shorter is not an answer. */
+	if (len < 12 || bpf_skb_load_bytes(skb, off, d->payload, len))
+		return 1;
+	d->payload_len = len;
+	d->h.time_ns = bpf_ktime_get_ns();
+	d->h.cgroup_id = cgroup_id;
+	d->h.kind = TL_KIND_DNS;
+	d->h.pid = d->h.ppid = d->h.uid = 0;
+	__builtin_memset(d->h.comm, 0, sizeof(d->h.comm));
+	if (bpf_ringbuf_output(&events, d, TL_DNS_FIXED + len, 0))
+		count_drop(TL_KIND_DNS, cgroup_id);
+	return 1;
 }

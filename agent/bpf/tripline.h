@@ -14,6 +14,7 @@
 #define TL_ARG_ONE_MAX 256  /* bytes read per argument */
 #define TL_ARGC_MAX 32      /* arguments read per exec */
 #define TL_SYSCALL_MAX 512  /* syscall numbers tracked per cgroup (bits) */
+#define TL_DNS_MAX 1232     /* DNS payload bytes kept: the EDNS UDP size DNS flag day 2020 settled on */
 
 enum tl_kind {
 	TL_KIND_EXEC = 1,
@@ -21,7 +22,8 @@ enum tl_kind {
 	TL_KIND_FILE = 3,
 	TL_KIND_LISTEN = 4,
 	TL_KIND_CONNECT = 5,
-	TL_KIND_MAX = 6,
+	TL_KIND_DNS = 6,
+	TL_KIND_MAX = 7,
 };
 
 enum tl_file_op {
@@ -89,6 +91,21 @@ struct tl_sock {
 	__u8 addr[16]; /* IPv4 in the first 4 bytes */
 	__u64 sock_ino; /* inode of the socket (listen only): finds an autobound port in /proc */
 }; /* 80 bytes */
+
+/* A DNS response a trusted resolver sent to a socket of the cgroup. Received in softirq
+ * context, so the header names no process: pid, ppid, uid and comm are zero. */
+struct tl_dns {
+	struct tl_hdr h;
+	__u32 payload_len; /* bytes of DNS message in payload */
+	__u32 flags;       /* TL_DNS_CUT: the message was longer than TL_DNS_MAX */
+	char payload[TL_DNS_MAX];
+}; /* 56 bytes + payload_len */
+#define TL_DNS_FIXED 56
+#define TL_DNS_CUT 0x1
+
+struct tl_addr {
+	__u8 b[16];
+};
 
 /* Argument capture between sys_enter_execve and sched_process_exec, keyed by tid. */
 struct tl_argv {

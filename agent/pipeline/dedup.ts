@@ -28,8 +28,10 @@ export function dedupKey(e: TriplineEvent): string | undefined {
     case 'file':
       return `${e.container.cgroupId}\0file\0${e.op}\0${e.path}`;
     case 'listen':
+      return `${e.container.cgroupId}\0listen\0${e.protocol}\0${e.ip}\0${e.port}`;
     case 'connect':
-      return `${e.container.cgroupId}\0${e.kind}\0${e.protocol}\0${e.ip}\0${e.port}`;
+      // The same address under another name is another peer to the profile.
+      return `${e.container.cgroupId}\0connect\0${e.protocol}\0${e.ip}\0${e.port}\0${e.dnsName}`;
     case 'syscalls':
       return undefined;
   }

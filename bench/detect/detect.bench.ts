@@ -221,6 +221,7 @@ function itemEvents(i: number): TriplineEvent[] {
       protocol: 'tcp',
       ip: `10.244.${(i + j) % 200}.${(j * 7) % 250}`,
       port: 5432 + (j % 5),
+      dnsName: '',
     });
   return out;
 }

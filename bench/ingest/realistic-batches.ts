@@ -89,6 +89,13 @@ export function realisticEnvelope(i: number): tripline.v1.IEnvelope {
     env.connect = {
       protocol: tripline.v1.Protocol.PROTOCOL_TCP,
       remote: { ip: Uint8Array.of(10, 0, i % 16, 1 + (i % 200)), port: [443, 5432, 6379, 8080][i % 4]! },
+      // Service lookups name most connects (the agent reads the cluster DNS's answers).
+      dnsName: [
+        'payments.prod.svc.cluster.local',
+        'postgres.db.svc.cluster.local',
+        'redis.cache.svc.cluster.local',
+        '',
+      ][i % 4]!,
     };
   } else if (pick < 18) {
     env.kind = tripline.v1.EventKind.EVENT_KIND_PROCESS_EXEC;

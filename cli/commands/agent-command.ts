@@ -36,7 +36,7 @@ export function processTelemetry(config: TriplineConfig): { log: Logger; registr
 
 export function sensorFor(config: TriplineConfig, flags: RunFlags, log: Logger, registry: Registry): Sensor {
   if (flags.replay) return createReplaySensor({ path: flags.replay, log });
-  return createEbpfSensor({ config: config.sensor, log, registry });
+  return createEbpfSensor({ config: config.sensor, log, registry, cgroupRoot: config.agent.containers.cgroupRoot });
 }
 
 /** The node-local pod informer when `agent.kubernetes` is configured, started (listed) before the sensor. */

@@ -235,7 +235,7 @@ export function createAnalyzer(opts: AnalyzerOptions): Analyzer {
     en.workloadKey = slot.workload.workloadKey;
     en.tier = slot.workload.tier;
     en.labels = slot.workload.labels;
-    en.peer = event.kind === 'connect' ? enricher.peer(event.ip, slot.workload) : undefined;
+    en.peer = event.kind === 'connect' ? enricher.peer(event.ip, slot.workload, event.dnsName) : undefined;
     const digest = event.container.imageDigest;
     if (digest !== entry.checkedDigest) {
       if (digest !== '' && p.imageDigests[p.imageDigests.length - 1] !== digest)

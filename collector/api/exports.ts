@@ -35,7 +35,10 @@ function portOf(key: string): { protocol: 'TCP' | 'UDP'; port: number } | undefi
  * networking.k8s.io/v1 NetworkPolicy for a Kubernetes workload: ingress on learned
  * listener ports, egress to learned external addresses and to the namespaces of learned
  * in-cluster peers (a workload key names an owner, not its pods' labels, so peers are
- * allowed by namespace). `podLabels` selects the workload's pods.
+ * allowed by namespace). Peers learned by DNS name cannot be written in a NetworkPolicy
+ * (it has no names, and their addresses rotate): they are listed in the annotation
+ * `tripline.io/egress-by-name` for a policy engine that has names (e.g. toFQDNs) or a
+ * person to add. `podLabels` selects the workload's pods.
  */
 export function networkPolicy(
   p: ProfileSnapshot,
@@ -49,13 +52,20 @@ export function networkPolicy(
       return port ? [port] : [];
     });
   const egress: Record<string, unknown>[] = [];
+  const byName: string[] = [];
   for (const item of p.items) {
     if (item.kind !== 'egress' || item.suspect) continue;
     const at = item.key.lastIndexOf(':');
     const peer = item.key.slice(0, at);
     const port = portOf(item.key.slice(at + 1));
     if (!port || port.port === 0) continue;
-    const to = /^[0-9a-f.:]+(\/\d+)?$/i.test(peer)
+    const isAddress = /^[0-9a-f.:]+(\/\d+)?$/i.test(peer);
+    // Workload keys are cluster/namespace/kind/name/container; a DNS name has no slash.
+    if (!isAddress && !peer.includes('/')) {
+      byName.push(item.key);
+      continue;
+    }
+    const to = isAddress
       ? [{ ipBlock: { cidr: peer.includes('/') ? peer : peer.includes(':') ? `${peer}/128` : `${peer}/32` } }]
       : [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.split('/')[1] ?? '' } } }];
     egress.push({ to, ports: [port] });
@@ -69,7 +79,10 @@ export function networkPolicy(
         .replace(/[^a-z0-9-]/g, '-')
         .slice(0, 63),
       namespace: w.namespace || 'default',
-      annotations: { 'tripline.io/profile': p.key },
+      annotations: {
+        'tripline.io/profile': p.key,
+        ...(byName.length ? { 'tripline.io/egress-by-name': byName.join(',') } : {}),
+      },
     },
     spec: {
       podSelector: { matchLabels: { ...podLabels } },

@@ -5,7 +5,10 @@ import type { Tier } from '../policy/policy.js';
 export interface PeerIdentity {
   /** 'workload' for an in-cluster peer (pod or service IP), 'external' otherwise. */
   readonly kind: 'workload' | 'external';
-  /** Workload key for in-cluster peers; the CIDR from config or the IP for external ones. */
+  /**
+   * Workload key for in-cluster peers. For external ones the (generalised) DNS name the
+   * workload looked the address up by, else the CIDR from config, else the IP.
+   */
   readonly id: string;
   readonly tier: Tier;
 }
@@ -38,6 +41,9 @@ export interface EnrichedEvent {
 export interface Enricher {
   /** The workload of an event's container; undefined when the agent could not resolve one. */
   workload(event: TriplineEvent): WorkloadContext | undefined;
-  /** Who an address is, seen from `from`: unknown addresses are 'external' with the tier config gives them. */
-  peer(ip: string, from: WorkloadContext): PeerIdentity;
+  /**
+   * Who an address is, seen from `from`: unknown addresses are 'external' with the tier
+   * config gives them, named by `dnsName` when the agent saw the lookup ('' = none).
+   */
+  peer(ip: string, from: WorkloadContext, dnsName: string): PeerIdentity;
 }

@@ -7,6 +7,7 @@
 import type { WorkloadRef } from '../../proto/events.js';
 import { workloadKey } from '../../proto/events.js';
 import { compileGlob } from '../policy/glob.js';
+import { generaliseDnsName } from '../profiles/dns-name.js';
 import type { PolicySource, Tier } from '../policy/policy.js';
 import { addressBytes, cidrContains, isLoopback } from './cidr.js';
 import type { EnrichConfig } from './enrich-config.js';
@@ -21,13 +22,15 @@ export interface StaticEnricherOptions {
   readonly peers?: PeerDirectory;
 }
 
-// Bounds the cache so a scan of many addresses cannot grow memory.
+// Bounds each cache so a scan of many addresses or names cannot grow memory.
 const MAX_ADDRESSES = 100_000;
 
 export function createStaticEnricher(opts: StaticEnricherOptions): Enricher {
   const { config, policies, peers } = opts;
   const tierRules = config.workloadTiers.map((r) => ({ matches: compileGlob(r.match), tier: r.tier }));
   const external = new Map<string, PeerIdentity | null>();
+  // By tier, then name as the agent reported it.
+  const named = new Map<Tier, Map<string, PeerIdentity>>();
 
   function tierOf(w: WorkloadRef, key: string): Tier {
     for (const r of tierRules) if (r.matches(key)) return r.tier;
@@ -52,6 +55,23 @@ export function createStaticEnricher(opts: StaticEnricherOptions): Enricher {
     return p;
   }
 
+  /**
+   * An external peer by the name the workload asked for: a service's addresses rotate
+   * (CDNs, cloud APIs), its name does not. The tier stays the address's: a name is only a
+   * label, and config places networks, not names.
+   */
+  function namedPeer(dnsName: string, tier: Tier): PeerIdentity {
+    let byName = named.get(tier);
+    if (!byName) named.set(tier, (byName = new Map()));
+    let p = byName.get(dnsName);
+    if (p === undefined) {
+      if (byName.size >= MAX_ADDRESSES) byName.clear();
+      p = Object.freeze({ kind: 'external', id: generaliseDnsName(dnsName), tier });
+      byName.set(dnsName, p);
+    }
+    return p;
+  }
+
   return {
     workload(event): WorkloadContext | undefined {
       const w = event.container.workload;
@@ -60,10 +80,12 @@ export function createStaticEnricher(opts: StaticEnricherOptions): Enricher {
       const tier = tierOf(w, key);
       return { workloadKey: key, tier, labels: undefined, self: Object.freeze({ kind: 'workload', id: key, tier }) };
     },
-    peer(ip, from) {
+    peer(ip, from, dnsName) {
       const inCluster = peers?.lookup(ip);
       if (inCluster) return { kind: 'workload', id: inCluster.workloadKey, tier: inCluster.tier };
-      return externalPeer(ip) ?? from.self;
+      const byAddress = externalPeer(ip);
+      if (byAddress === null) return from.self;
+      return dnsName === '' ? byAddress : namedPeer(dnsName, byAddress.tier);
     },
   };
 }

@@ -196,7 +196,7 @@ export function createEnvelopeReader(): EnvelopeReader {
         out.event =
           k === 'listen'
             ? { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 }
-            : { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 };
+            : { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2, dnsName: text };
       }
     }
     out.ok = true;
@@ -243,6 +243,7 @@ export function createEnvelopeReader(): EnvelopeReader {
           break;
         case (11 << 4) | 3: // SyscallSet.arch
         case (12 << 4) | 2: // FileWrite.path
+        case (14 << 4) | 3: // Connect.dns_name
           c.expect(tag, 2);
           text = c.string();
           break;

@@ -12,11 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupSandbox, type TestContainerCgroup } from '../helpers/cgroup.js';
+import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
 import { startHttpsReceiver, type HttpsReceiver } from '../helpers/https-receiver.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SECRET = 'e2e-webhook-secret-0123456789';
+/** The resolver the agent trusts, and the addresses its names point at (a confidential network in config). */
+const RESOLVER = '127.0.0.153';
+const API_NAME = 'api.example.test';
+const [API_FIRST, API_ROTATED, OTHER_API] = ['127.0.0.77', '127.0.0.78', '127.0.0.79'];
 
 interface Up {
   readonly child: ChildProcess;
@@ -86,6 +91,9 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
   let shellIncident: { id: string; count: number };
   const servers: Server[] = [];
   let publicPeerPort = 0;
+  let apiPort = 0;
+  let rotatedApi: Server;
+  let dns: Dnsmasq | undefined;
   const children: ChildProcess[] = [];
 
   const api = async (path: string, init: RequestInit = {}): Promise<unknown> => {
@@ -107,6 +115,11 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     const publicPeer = await listenBelowEphemeral('127.0.0.99');
     servers.push(peer, publicPeer);
     publicPeerPort = publicPeer.port;
+    const api = await listenBelowEphemeral(API_FIRST);
+    apiPort = api.port;
+    rotatedApi = await listen(API_ROTATED, apiPort);
+    servers.push(api, rotatedApi, await listen(OTHER_API, apiPort));
+    dns = await startDnsmasq(RESOLVER, { [API_NAME]: API_FIRST });
     cg = sandbox.container('containerd');
     workloadKey = `local//Pod/${cg.podUid}/${cg.containerId.slice(0, 12)}`;
     configFile = join(dir, 'tripline.yaml');
@@ -120,8 +133,9 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
         policy: { mode: 'detect', learning: { minDuration: '4s', stableFor: '3s', maxDuration: '60s' } },
         enrich: {
           workloadTiers: [{ match: `local//Pod/${cg.podUid}/**`, tier: 'confidential' }],
-          networks: { '127.0.0.99/32': 'public' },
+          networks: { '127.0.0.99/32': 'public', '127.0.0.76/30': 'confidential' },
         },
+        sensor: { ebpf: { dnsResolvers: [RESOLVER] } },
         sinks: [
           {
             id: 'soc',
@@ -143,6 +157,9 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
       join(dir, 'wl'),
       String(workloadPort),
       String(peer.port),
+      RESOLVER,
+      API_NAME,
+      String(apiPort),
     ]);
     children.push(workload);
     // The actions below start short node processes in the cgroup: let learning see one.
@@ -156,6 +173,7 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
       await up.exited;
     }
     await sandbox.cleanup();
+    await dns?.stop();
     for (const s of servers) s.close();
     await receiver?.close();
     rmSync(protectedFile, { force: true });
@@ -173,9 +191,18 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     )) as { items: { kind: string; key: string }[] };
     const kinds = new Set(profile.items.map((i) => i.kind));
     expect([...kinds].sort()).toEqual(['egress', 'exec', 'file', 'listen', 'syscall']);
+    // The API it calls by name is learned by that name, not by the address it had then.
+    const egress = profile.items.filter((i) => i.kind === 'egress').map((i) => i.key);
+    expect(egress).toContain(`${API_NAME}:tcp/${apiPort}`);
+    expect(egress.some((k) => k.startsWith(API_FIRST))).toBe(false);
   }, 60_000);
 
-  it('stays silent while the workload repeats what it learned', async () => {
+  it('stays silent while the workload repeats what it learned, also when its API moves address', async () => {
+    // The API's name now answers with another address (a rotation, as CDNs and cloud APIs
+    // do); the resolver also knows a name the workload never used, for the next test.
+    await dns!.stop();
+    dns = await startDnsmasq(RESOLVER, { [API_NAME]: API_ROTATED, 'other.example.test': OTHER_API });
+    await new Promise((r) => rotatedApi.once('connection', r));
     // An observation window, not a synchronisation: benign traffic keeps running meanwhile.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(ours()).toEqual([]);
@@ -225,6 +252,18 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
     // confidential → the internet (127.0.0.99 is mapped to the public tier in config).
     expect(await incident('cross-sensitivity-flow')).toMatchObject({
       severity: expect.stringMatching(/^(high|critical)$/),
+    });
+
+    // A name the workload never called, looked up at the trusted resolver.
+    await inWorkload(
+      `const r=new (require("node:dns/promises").Resolver)();r.setServers(["${RESOLVER}"]);` +
+        `r.resolve4("other.example.test").then(([ip])=>{const s=require("node:net").connect(${apiPort},ip,()=>s.end());})`,
+    );
+    // Outside the cluster: scored above the rule's default.
+    expect(await incident('unexpected-egress', `other.example.test:tcp/${apiPort}`)).toMatchObject({
+      severity: 'high',
+      context: expect.arrayContaining(['peer:external']),
+      evidence: { ip: OTHER_API, dnsName: 'other.example.test' },
     });
 
     for (const i of ours()) expect((i.workload as { key: string }).key).toBe(workloadKey);

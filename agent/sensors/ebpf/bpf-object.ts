@@ -14,6 +14,13 @@ export interface BpfObjectOptions {
   readonly selfTgid: number;
   /** Programs whose tracepoint may not exist on older kernels; failing to attach them is a blind spot. */
   readonly optionalPrograms: ReadonlySet<string>;
+  /**
+   * The cgroup v2 root the cgroup programs (DNS answers) attach to, seeing every
+   * container below it; undefined leaves them unloaded.
+   */
+  readonly cgroupRoot: string | undefined;
+  /** Resolver addresses whose answers the DNS program reads, as 16-byte keys (IPv4-mapped). */
+  readonly dnsResolvers: readonly Uint8Array[];
   readonly log: Logger;
 }
 
@@ -96,6 +103,12 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
     if (!initial || initial.byteLength < 4) throw new Error(`BPF object ${opts.path} has no self_tgid in .rodata`);
     new DataView(initial).setUint32(0, opts.selfTgid, true);
 
+    const isCgroupProgram = (p: Handle): boolean => lib.programSection(p).startsWith('cgroup');
+    if (opts.cgroupRoot === undefined) {
+      for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p))
+        if (isCgroupProgram(p)) lib.programSetAutoload(p, false);
+    }
+
     const rc = lib.load(obj);
     if (rc < 0) {
       throw new Error(
@@ -103,20 +116,41 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
       );
     }
 
+    if (opts.cgroupRoot !== undefined) {
+      const resolvers = byName.get('dns_resolvers');
+      if (!resolvers)
+        throw new Error(`BPF object ${opts.path} has no map "dns_resolvers" (stale build? run npm run bpf)`);
+      const one = Uint8Array.of(1);
+      for (const key of opts.dnsResolvers) {
+        const r = lib.updateElem(lib.mapFd(resolvers), key, one, 0);
+        if (r < 0) throw new Error(`cannot add a DNS resolver to the kernel's list: ${describe(lib, r)}`);
+      }
+    }
+
+    // Open only while attaching: a link holds its cgroup.
+    const cgroupFd = opts.cgroupRoot === undefined ? -1 : lib.openDirectory(opts.cgroupRoot);
+    if (opts.cgroupRoot !== undefined && cgroupFd < 0)
+      throw new Error(`cannot open cgroup root ${opts.cgroupRoot}: ${describe(lib, -lib.errno())}`);
     const attached: string[] = [];
     const skipped: { name: string; error: string }[] = [];
-    for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
-      const name = lib.programName(p);
-      const link = lib.attach(p);
-      if (link) {
-        links.push(link);
-        attached.push(name);
-        continue;
+    try {
+      for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
+        const name = lib.programName(p);
+        const cgroupProgram = isCgroupProgram(p);
+        if (cgroupProgram && cgroupFd < 0) continue;
+        const link = cgroupProgram ? lib.attachCgroup(p, cgroupFd) : lib.attach(p);
+        if (link) {
+          links.push(link);
+          attached.push(name);
+          continue;
+        }
+        const error = `cannot attach ${name} (${lib.programSection(p)}): ${describe(lib, -lib.errno())}`;
+        if (!opts.optionalPrograms.has(name)) throw new Error(error);
+        skipped.push({ name, error });
+        opts.log.warn({ program: name, error }, 'optional BPF program not attached');
       }
-      const error = `cannot attach ${name} (${lib.programSection(p)}): ${describe(lib, -lib.errno())}`;
-      if (!opts.optionalPrograms.has(name)) throw new Error(error);
-      skipped.push({ name, error });
-      opts.log.warn({ program: name, error }, 'optional BPF program not attached');
+    } finally {
+      if (cgroupFd >= 0) lib.closeFd(cgroupFd);
     }
 
     return {

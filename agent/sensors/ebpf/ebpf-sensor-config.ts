@@ -1,6 +1,7 @@
 /**
  * Configuration of the eBPF sensor (the `sensor.ebpf` section of the agent config).
  */
+import { isIP } from 'node:net';
 import type { Problems } from '../../../lib/config-problems.js';
 import { parseDuration } from '../../../lib/duration.js';
 
@@ -17,6 +18,17 @@ export interface EbpfSensorConfig {
   readonly dropPollMs: number;
   /** Mount tracefs at /sys/kernel/tracing when no tracefs is mounted (tracepoint ids live there). */
   readonly mountTracefs: boolean;
+  /** Name the peers of connects after the DNS answers their container received. */
+  readonly dnsNames: boolean;
+  /**
+   * Resolvers whose answers are believed. undefined: the non-loopback nameservers of
+   * /etc/resolv.conf (in a cluster, the cluster DNS service). A loopback address must be
+   * listed explicitly: every network namespace has its own loopback, so a workload could
+   * answer from it itself.
+   */
+  readonly dnsResolvers: readonly string[] | undefined;
+  /** How long an answered address keeps its name at least, past a shorter TTL. */
+  readonly dnsRetentionMs: number;
 }
 
 export const EBPF_SENSOR_DEFAULTS: EbpfSensorConfig = Object.freeze({
@@ -26,6 +38,9 @@ export const EBPF_SENSOR_DEFAULTS: EbpfSensorConfig = Object.freeze({
   syscallFlushMs: 1000,
   dropPollMs: 1000,
   mountTracefs: true,
+  dnsNames: true,
+  dnsResolvers: undefined,
+  dnsRetentionMs: 10 * 60_000,
 });
 
 const KEYS = new Set(Object.keys(EBPF_SENSOR_DEFAULTS));
@@ -70,9 +85,24 @@ export function parseEbpfSensorConfig(raw: unknown, problems: Problems, path = '
     if (ms !== undefined && ms >= 10 && ms <= 3_600_000) out[key] = ms;
     else problems.add(`${path}.${key}`, `must be a duration between 10ms and 1h ("500ms", "2s"), got ${String(v)}`);
   }
-  if (r.mountTracefs !== undefined) {
-    if (typeof r.mountTracefs === 'boolean') out.mountTracefs = r.mountTracefs;
-    else problems.add(`${path}.mountTracefs`, 'must be true or false');
+  for (const key of ['mountTracefs', 'dnsNames'] as const) {
+    const v = r[key];
+    if (v === undefined) continue;
+    if (typeof v === 'boolean') out[key] = v;
+    else problems.add(`${path}.${key}`, 'must be true or false');
+  }
+  if (r.dnsResolvers !== undefined) {
+    const v = r.dnsResolvers;
+    const bad = Array.isArray(v) ? v.filter((a) => typeof a !== 'string' || isIP(a) === 0) : undefined;
+    if (Array.isArray(v) && v.length <= 64 && bad?.length === 0) out.dnsResolvers = Object.freeze([...(v as string[])]);
+    else if (bad?.length) problems.add(`${path}.dnsResolvers`, `not IP addresses: ${bad.map(String).join(', ')}`);
+    else problems.add(`${path}.dnsResolvers`, 'must be a list of at most 64 IP addresses');
+  }
+  if (r.dnsRetentionMs !== undefined) {
+    const ms = parseDuration(r.dnsRetentionMs);
+    if (ms !== undefined && ms >= 0 && ms <= 86_400_000) out.dnsRetentionMs = ms;
+    else
+      problems.add(`${path}.dnsRetentionMs`, `must be a duration up to 24h ("10m"), got ${String(r.dnsRetentionMs)}`);
   }
   return Object.freeze(out);
 }

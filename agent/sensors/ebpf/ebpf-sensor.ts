@@ -12,10 +12,21 @@ import type { DropCount, DropReason } from '../../../proto/report.js';
 import type { EmitFn, Sensor, SensorDrops } from '../sensor.js';
 import { loadBpfObject, type LoadedBpfObject } from './bpf-object.js';
 import { EBPF_SENSOR_DEFAULTS, type EbpfSensorConfig } from './ebpf-sensor-config.js';
+import { parseDnsResponse } from '../../dns/dns-message.js';
+import { createResolvedNames } from '../../dns/resolved-names.js';
+import { findCgroupV2Root } from '../../containers/cgroup-root.js';
+import { resolverKey, trustedResolvers } from './dns-resolvers.js';
 import { createEventBuilder } from './event-builder.js';
 import { createKernelDropReader, type KernelDropReader } from './kernel-drops.js';
 import { loadLibbpf, type Libbpf } from './libbpf.js';
-import { BUILD_COMMAND, effectiveCapabilities, findTracefs, locateBpfObject, preflightProblems } from './preflight.js';
+import {
+  BUILD_COMMAND,
+  canLoadPacketPrograms,
+  effectiveCapabilities,
+  findTracefs,
+  locateBpfObject,
+  preflightProblems,
+} from './preflight.js';
 import { createProcessView } from './process-view.js';
 import { decodeRecord, RECORD_KIND, recordKindName, type RawRecord } from './records.js';
 import { createRingReader, type RingReader } from './ring-reader.js';
@@ -30,6 +41,12 @@ export interface EbpfSensorOptions {
   readonly registry?: Registry;
   /** Process whose activity the kernel ignores (default: this process; 0 ignores none). */
   readonly selfTgid?: number;
+  /**
+   * The host's cgroup v2 root, where the DNS program attaches to see every container
+   * (agent.containers.cgroupRoot; default: found in mountinfo). Inside a container its
+   * own /sys/fs/cgroup is only its own cgroup.
+   */
+  readonly cgroupRoot?: string;
 }
 
 export interface EbpfSensorStats {
@@ -60,6 +77,9 @@ const BASE_BLIND_SPOTS = [
     'for a process that already exited they stay empty, relative (resolved=false) or 0',
 ];
 const DROP_LOG_INTERVAL_MS = 10_000;
+/** Bounds of the DNS answers kept (agent/dns/resolved-names.ts): ~100 bytes each. */
+const DNS_ADDRESSES_PER_CONTAINER = 512;
+const DNS_ADDRESSES = 65_536;
 const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat']);
 const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.exec]: 'exec',
@@ -67,6 +87,8 @@ const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.file]: 'file',
   [RECORD_KIND.listen]: 'listen',
   [RECORD_KIND.connect]: 'connect',
+  // A lost answer leaves later connects unnamed: the connect observations are what suffer.
+  [RECORD_KIND.dns]: 'connect',
 };
 
 function zeroByKind(): Record<EventKind, number> {
@@ -178,6 +200,12 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         const processes = createProcessView();
         const build = createEventBuilder(processes, BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint());
         const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
+        const dns = dnsSetup(canLoadPacketPrograms(effectiveCapabilities()));
+        const names = createResolvedNames({
+          maxAddressesPerContainer: DNS_ADDRESSES_PER_CONTAINER,
+          maxAddresses: DNS_ADDRESSES,
+          minRetentionMs: config.dnsRetentionMs,
+        });
         let syscallTimer: NodeJS.Timeout | undefined;
 
         const handle = (r: RawRecord): void => {
@@ -200,11 +228,22 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
               emit(build.file(r));
               return;
             case 'listen':
-            case 'connect':
-              seen[r.kind]++;
-              metrics.event(r.kind);
+              seen.listen++;
+              metrics.event('listen');
               emit(build.sock(r));
               return;
+            case 'connect':
+              seen.connect++;
+              metrics.event('connect');
+              emit(build.sock(r, names.nameOf(r.hdr.cgroupId, r.ip, Date.now()) ?? ''));
+              return;
+            case 'dns': {
+              // A cut message would lose answers past the cut; parsing it strictly refuses it.
+              const parsed = r.cut ? { ok: false as const, error: 'cut' } : parseDnsResponse(r.payload);
+              if (parsed.ok) names.note(r.hdr.cgroupId, parsed.response, Date.now());
+              metrics.dnsAnswer(parsed.ok ? 'named' : parsed.error);
+              return;
+            }
           }
         };
         const flushSyscalls = (): void => {
@@ -229,6 +268,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           peerCacheEntries: config.peerCacheEntries,
           selfTgid: opts.selfTgid ?? process.pid,
           optionalPrograms: OPTIONAL_PROGRAMS,
+          cgroupRoot: dns.cgroupRoot,
+          dnsResolvers: dns.resolvers.map(resolverKey),
           log,
         });
         // Loading parsed the kernel's BTF (megabytes of malloc'd memory, freed again by
@@ -289,6 +330,34 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
   };
 
   let stopFlush: (() => void) | undefined;
+
+  /** Where the DNS program attaches and whom it believes; no cgroup root = not loaded, said as a blind spot. */
+  function dnsSetup(netAdmin: boolean): { cgroupRoot: string | undefined; resolvers: string[] } {
+    if (!config.dnsNames) {
+      blindSpots.push('DNS names are off (sensor.ebpf.dnsNames): external peers are reported by address only');
+      return { cgroupRoot: undefined, resolvers: [] };
+    }
+    const resolvers = trustedResolvers(config.dnsResolvers);
+    const cgroupRoot = opts.cgroupRoot ?? findCgroupV2Root();
+    const missing =
+      resolvers.length === 0
+        ? 'no DNS resolver to believe (none configured, none but loopback in /etc/resolv.conf)'
+        : cgroupRoot === undefined
+          ? 'no cgroup v2 hierarchy to attach the DNS program to'
+          : !netAdmin
+            ? 'no CAP_NET_ADMIN, which loading a cgroup packet program needs'
+            : undefined;
+    if (missing !== undefined) {
+      blindSpots.push(`DNS names are not read (${missing}): external peers are reported by address only`);
+      log.warn({ reason: missing }, 'DNS names are not read');
+      return { cgroupRoot: undefined, resolvers: [] };
+    }
+    blindSpots.push(
+      'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
+    );
+    log.info({ resolvers, cgroupRoot }, 'reading DNS answers of trusted resolvers');
+    return { cgroupRoot, resolvers };
+  }
 
   async function teardown(): Promise<void> {
     for (const t of timers.splice(0)) clearInterval(t);

@@ -20,7 +20,8 @@ export interface EventBuilder {
   processOf(hdr: RecordHeader, argv?: readonly string[], exe?: string): ProcessInfo;
   exec(r: ExecRecord): ExecEvent;
   file(r: FileRecord): FileWriteEvent;
-  sock(r: SockRecord): ListenEvent | ConnectEvent;
+  /** `dnsName`: what the container's resolver called the peer of a connect ('' = nothing). */
+  sock(r: SockRecord, dnsName?: string): ListenEvent | ConnectEvent;
 }
 
 /**
@@ -81,21 +82,20 @@ export function createEventBuilder(processes: ProcessView, monoToEpochNs: bigint
       };
     },
 
-    sock(r) {
-      // An autobound listener (listen without bind) has its port picked after the kernel
-      // event; its socket is in the process's network namespace tables by now.
-      const found = r.port === 0 && r.sockIno !== 0 ? processes.tcpListener(r.hdr.pid, r.sockIno) : undefined;
-      return {
-        kind: r.kind,
+    sock(r, dnsName = '') {
+      const header = {
         timeNs: builder.epochNs(r.hdr.monoNs),
         node: '',
         seq: 0,
         container: unresolvedContainer(r.hdr.cgroupId),
         process: builder.processOf(r.hdr),
         protocol: r.protocol,
-        ip: found?.ip ?? r.ip,
-        port: found?.port ?? r.port,
       };
+      if (r.kind === 'connect') return { ...header, kind: 'connect', ip: r.ip, port: r.port, dnsName };
+      // An autobound listener (listen without bind) has its port picked after the kernel
+      // event; its socket is in the process's network namespace tables by now.
+      const found = r.port === 0 && r.sockIno !== 0 ? processes.tcpListener(r.hdr.pid, r.sockIno) : undefined;
+      return { ...header, kind: 'listen', ip: found?.ip ?? r.ip, port: found?.port ?? r.port };
     },
   };
   return builder;

@@ -19,7 +19,7 @@ export interface KernelDropReader {
   read(): DropDelta;
 }
 
-const KIND_MAX = 6;
+const KIND_MAX = 7; // TL_KIND_MAX in agent/bpf/tripline.h
 
 export function createKernelDropReader(lib: Libbpf, perKindFd: number, perCgroupFd: number): KernelDropReader {
   const cpus = lib.numPossibleCpus();

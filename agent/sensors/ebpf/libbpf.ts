@@ -21,6 +21,8 @@ export interface Libbpf {
   programSection(prog: Handle): string;
   programSetAutoload(prog: Handle, autoload: boolean): number;
   attach(prog: Handle): Handle | null;
+  /** bpf_program__attach_cgroup: for cgroup programs, which need the cgroup to attach to. */
+  attachCgroup(prog: Handle, cgroupFd: number): Handle | null;
   linkDestroy(link: Handle): number;
   /** bpf_link__destroy on a libuv worker: detaching waits for an RCU grace period. */
   linkDestroyAsync(link: Handle, done: (err: unknown, rc: number) => void): void;
@@ -33,6 +35,8 @@ export interface Libbpf {
   mapValueSize(map: Handle): number;
   /** bpf_map_lookup_elem on a map fd; 0 on success, -1 with errno otherwise. */
   lookupElem(fd: number, key: Buffer, value: Buffer): number;
+  /** bpf_map_update_elem; 0 on success, -1 with errno otherwise. */
+  updateElem(fd: number, key: Uint8Array, value: Uint8Array, flags: number): number;
   getNextKey(fd: number, key: Buffer | null, next: Buffer): number;
   ringBufferNew(mapFd: number, sample: unknown): Handle | null;
   ringBufferConsume(rb: Handle): number;
@@ -56,6 +60,8 @@ export interface Libbpf {
   addWakeFd(epfd: number): number;
   /** Makes a fd from addWakeFd readable (wakes any epoll_wait on it). */
   wake(fd: number): void;
+  /** open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC): a directory fd, or -1 with errno. */
+  openDirectory(path: string): number;
   /** close(2). */
   closeFd(fd: number): void;
   /**
@@ -80,6 +86,9 @@ const EPOLLIN = 0x001;
 const EPOLL_CTL_ADD = 1;
 const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
 /** The 8-byte counter increment an eventfd write takes. */
 const WAKE_VALUE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 
@@ -102,6 +111,7 @@ function bind(): Libbpf {
     programSection: lib.func('const char *bpf_program__section_name(void *prog)'),
     programSetAutoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
     attach: lib.func('void *bpf_program__attach(void *prog)'),
+    attachCgroup: lib.func('void *bpf_program__attach_cgroup(void *prog, int cgroup_fd)'),
     linkDestroy: lib.func('int bpf_link__destroy(void *link)'),
     nextMap: lib.func('void *bpf_object__next_map(void *obj, void *prev)'),
     mapName: lib.func('const char *bpf_map__name(void *map)'),
@@ -111,6 +121,7 @@ function bind(): Libbpf {
     mapValueSize: lib.func('uint32_t bpf_map__value_size(void *map)'),
     lookupElem: lib.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     getNextKey: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+    updateElem: lib.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     ringBufferNew: lib.func('void *ring_buffer__new(int map_fd, void *sample_cb, void *ctx, const void *opts)'),
     ringBufferConsume: lib.func('int ring_buffer__consume(void *rb)'),
     ringBufferEpollFd: lib.func('int ring_buffer__epoll_fd(void *rb)'),
@@ -121,6 +132,7 @@ function bind(): Libbpf {
     epollCtl: libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)'),
     eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
     write: libc.func('intptr_t write(int fd, const void *buf, size_t count)'),
+    open: libc.func('int open(const char *path, int flags)'),
     closeFd: libc.func('int close(int fd)'),
     mallocTrim: libc.func('int malloc_trim(size_t pad)'),
     errnoLocation: libc.func('int *__errno_location(void)'),
@@ -146,6 +158,7 @@ function bind(): Libbpf {
     programSection: (prog) => f.programSection(prog),
     programSetAutoload: (prog, autoload) => f.programSetAutoload(prog, autoload),
     attach: (prog) => f.attach(prog),
+    attachCgroup: (prog, fd) => f.attachCgroup(prog, fd),
     linkDestroy: (link) => f.linkDestroy(link),
     linkDestroyAsync: (link, done) => f.linkDestroy.async(link, done),
     nextMap: (obj, prev) => f.nextMap(obj, prev),
@@ -160,6 +173,7 @@ function bind(): Libbpf {
     mapValueSize: (map) => f.mapValueSize(map),
     lookupElem: (fd, key, value) => f.lookupElem(fd, key, value),
     getNextKey: (fd, key, next) => f.getNextKey(fd, key, next),
+    updateElem: (fd, key, value, flags) => f.updateElem(fd, key, value, flags),
     ringBufferNew: (fd, sample) => f.ringBufferNew(fd, sample, null, null),
     ringBufferConsume: (rb) => f.ringBufferConsume(rb),
     ringBufferEpollFd: (rb) => f.ringBufferEpollFd(rb),
@@ -195,6 +209,7 @@ function bind(): Libbpf {
       return fd;
     },
     wake: (fd) => void f.write(fd, WAKE_VALUE, 8),
+    openDirectory: (path) => f.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
     closeFd: (fd) => void f.closeFd(fd),
     mallocTrim: () => void f.mallocTrim(0),
     errno: () => koffi.decode(f.errnoLocation(), 'int') as number,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export const OBJECT_RELATIVE_PATH = 'agent/bpf/.output/tripline.bpf.o';
 export const BUILD_COMMAND = 'npm run bpf (make -C agent/bpf)';
+const CAP_NET_ADMIN = 12;
 const CAP_SYS_ADMIN = 21;
 const CAP_PERFMON = 38;
 const CAP_BPF = 39;
@@ -41,6 +42,11 @@ export function effectiveCapabilities(statusText = fs.readFileSync('/proc/self/s
 
 function hasCap(caps: bigint, cap: number): boolean {
   return (caps & (1n << BigInt(cap))) !== 0n;
+}
+
+/** Loading a cgroup packet program (the DNS answers) needs CAP_NET_ADMIN or CAP_SYS_ADMIN. */
+export function canLoadPacketPrograms(caps: bigint): boolean {
+  return hasCap(caps, CAP_NET_ADMIN) || hasCap(caps, CAP_SYS_ADMIN);
 }
 
 /** The mounted tracefs, if any. */

@@ -6,11 +6,11 @@
 import type { FileOp, Protocol } from '../../../proto/events.js';
 import { formatIp } from './ip-text.js';
 
-export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5 } as const;
+export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5, dns: 6 } as const;
 
 const HDR_SIZE = 48;
 /** Minimum size of each record; exec and file records carry their strings after the fixed part. */
-export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 80, connect: 80 } as const;
+export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 80, connect: 80, dns: 56 } as const;
 
 const PATH_MAX = 256;
 const FILE_FIXED = 72;
@@ -19,6 +19,9 @@ const ARGS_MAX = 1024;
 const EXEC_ARGV_TRUNCATED = 0x1;
 const EXEC_ARGV_MISSING = 0x2;
 const FILE_PATH_TRUNCATED = 0x1;
+const DNS_FIXED = 56;
+const DNS_MAX = 1232;
+const DNS_CUT = 0x1;
 const AF_INET = 2;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
@@ -74,7 +77,17 @@ export interface SockRecord {
   readonly sockIno: number;
 }
 
-export type RawRecord = ExecRecord | SyscallRecord | FileRecord | SockRecord;
+/** A DNS response from a trusted resolver, received by a socket of the cgroup. */
+export interface DnsRecord {
+  readonly kind: 'dns';
+  /** pid, ppid, uid and comm are zero: the kernel saw the packet, not a process. */
+  readonly hdr: RecordHeader;
+  readonly payload: Uint8Array;
+  /** The message was longer than the kernel copies; payload is its start. */
+  readonly cut: boolean;
+}
+
+export type RawRecord = ExecRecord | SyscallRecord | FileRecord | SockRecord | DnsRecord;
 
 export type DecodeOutcome = { ok: true; record: RawRecord } | { ok: false; error: string };
 
@@ -196,6 +209,20 @@ export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLe
       problem = expect(name);
       if (!problem) record = decodeSock(name, v, bytes);
       if (!problem && !record) problem = `${name} record with unknown protocol ${v.getUint8(52)}`;
+      break;
+    }
+    case RECORD_KIND.dns: {
+      problem = expect('dns');
+      const len = problem ? 0 : v.getUint32(48, true);
+      if (!problem && (len > DNS_MAX || DNS_FIXED + len > size))
+        problem = `dns record of ${size} bytes cannot hold ${len} payload bytes`;
+      if (!problem)
+        record = {
+          kind: 'dns',
+          hdr: header(v, bytes),
+          payload: bytes.slice(DNS_FIXED, DNS_FIXED + len),
+          cut: (v.getUint32(52, true) & DNS_CUT) !== 0,
+        };
       break;
     }
     default:

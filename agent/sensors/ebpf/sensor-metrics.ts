@@ -9,11 +9,13 @@ export interface SensorMetrics {
   event(kind: EventKind): void;
   drops(kind: EventKind, reason: DropReason, count: number): void;
   attachSeconds(seconds: number): void;
+  /** A DNS answer read: 'named' (its addresses now carry the name) or why it was not used. */
+  dnsAnswer(result: string): void;
 }
 
 /** Metrics on `registry`; without one, counting is a no-op. */
 export function createSensorMetrics(registry: Registry | undefined): SensorMetrics {
-  if (!registry) return { event() {}, drops() {}, attachSeconds() {} };
+  if (!registry) return { event() {}, drops() {}, attachSeconds() {}, dnsAnswer() {} };
   const events = new Counter({
     name: 'tripline_agent_sensor_events_total',
     help: 'Observations the sensor decoded and emitted, by kind.',
@@ -32,6 +34,14 @@ export function createSensorMetrics(registry: Registry | undefined): SensorMetri
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const dnsAnswers = new Counter({
+    name: 'tripline_agent_dns_answers_total',
+    help:
+      'DNS answers from trusted resolvers the sensor read, by result: named (their addresses name later connects), ' +
+      'or the reason the message was not used (rcode: NXDOMAIN and other failures, the usual bulk of refusals).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   // Bound children up front: the hot path only increments.
   const eventChildren = new Map<EventKind, Counter.Internal>();
   return {
@@ -48,6 +58,9 @@ export function createSensorMetrics(registry: Registry | undefined): SensorMetri
     },
     attachSeconds(seconds) {
       attach.observe(seconds);
+    },
+    dnsAnswer(result) {
+      dnsAnswers.inc({ result });
     },
   };
 }

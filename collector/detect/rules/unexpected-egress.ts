@@ -14,8 +14,11 @@ export function createUnexpectedEgressRule(): Rule {
       const ev = e.event;
       if (ev.kind !== 'connect' || ctx.origin !== undefined || ctx.phase === 'learning') return undefined;
       const external = e.peer?.kind === 'external';
+      const peer = e.peer?.id ?? ev.ip;
+      // A peer named by workload or DNS name also shows the address it was reached at.
+      const at = peer === ev.ip ? '' : ` at ${ev.ip}`;
       return buildFinding(rule, e, ctx, {
-        summary: `${e.workloadKey} connected to ${e.peer?.id ?? ev.ip} (${ev.protocol}/${ev.port}), which is not in its profile`,
+        summary: `${e.workloadKey} connected to ${peer}${at} (${ev.protocol}/${ev.port}), which is not in its profile`,
         ...(external ? { scoreDelta: 10, context: ['peer:external'] } : {}),
       });
     },

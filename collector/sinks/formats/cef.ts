@@ -53,6 +53,7 @@ export function cefLine(incident: Incident): string {
       break;
     case 'connect':
       ext.push(['dst', e.ip], ['dpt', e.port], ['proto', e.protocol.toUpperCase()]);
+      if (e.dnsName) ext.push(['dhost', e.dnsName]);
       break;
     case 'listen':
       ext.push(['src', e.ip], ['spt', e.port], ['proto', e.protocol.toUpperCase()]);

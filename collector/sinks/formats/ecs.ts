@@ -102,7 +102,7 @@ export function toEcsDocument(incident: Incident): Record<string, unknown> {
       doc.file = { path: e.path, name: e.path.slice(e.path.lastIndexOf('/') + 1) };
       break;
     case 'connect':
-      doc.destination = { ip: e.ip, port: e.port };
+      doc.destination = e.dnsName ? { ip: e.ip, port: e.port, domain: e.dnsName } : { ip: e.ip, port: e.port };
       doc.network = { transport: e.protocol, direction: 'egress' };
       break;
     case 'listen':

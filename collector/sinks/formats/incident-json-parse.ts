@@ -161,6 +161,13 @@ function readEvidence(e: FieldReader, workload: WorkloadRef, problems: string[])
         resolved: e.boolean('resolved'),
       };
     case 'listen':
+      return {
+        ...header,
+        kind,
+        protocol: e.oneOf('protocol', ['tcp', 'udp'] as const),
+        ip: e.string('ip'),
+        port: e.integer('port', 0, 65535),
+      };
     case 'connect':
       return {
         ...header,
@@ -168,6 +175,8 @@ function readEvidence(e: FieldReader, workload: WorkloadRef, problems: string[])
         protocol: e.oneOf('protocol', ['tcp', 'udp'] as const),
         ip: e.string('ip'),
         port: e.integer('port', 0, 65535),
+        // Absent from incidents written before connects carried names (dead letters).
+        dnsName: e.raw('dnsName') === undefined ? '' : e.string('dnsName'),
       };
   }
 }

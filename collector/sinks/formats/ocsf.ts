@@ -184,7 +184,7 @@ function evidence(e: TriplineEvent): Record<string, unknown> {
       out.connection_info = { protocol_name: e.protocol, direction_id: 1, direction: 'Inbound' };
       break;
     case 'connect':
-      out.dst_endpoint = { ip: e.ip, port: e.port };
+      out.dst_endpoint = e.dnsName ? { ip: e.ip, port: e.port, hostname: e.dnsName } : { ip: e.ip, port: e.port };
       out.connection_info = { protocol_name: e.protocol, direction_id: 2, direction: 'Outbound' };
       break;
     case 'syscalls':

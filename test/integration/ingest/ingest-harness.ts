@@ -213,7 +213,7 @@ export function sampleEvent(i: number, node = 'node-a'): TriplineEvent {
     case 3:
       return { ...header, kind: 'listen', protocol: 'tcp', ip: '0.0.0.0', port: 8080 };
     default:
-      return { ...header, kind: 'connect', protocol: 'tcp', ip: '10.0.0.7', port: 443 };
+      return { ...header, kind: 'connect', protocol: 'tcp', ip: '10.0.0.7', port: 443, dnsName: '' };
   }
 }
 

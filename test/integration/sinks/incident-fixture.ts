@@ -56,6 +56,7 @@ export function connectIncident(overrides: Partial<Incident> = {}): Incident {
     protocol: 'tcp',
     ip: '203.0.113.9',
     port: 4444,
+    dnsName: 'c2.example.net',
   };
   return incident(
     'unexpected-egress',

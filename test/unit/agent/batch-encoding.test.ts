@@ -21,6 +21,7 @@ const event: TriplineEvent = {
   protocol: 'tcp',
   ip: '10.0.0.1',
   port: 443,
+  dnsName: 'api.example.com',
 };
 
 const report: AgentReport = {

@@ -16,7 +16,7 @@ const file = (cg: number, path: string, op: 'open-write' | 'unlink' = 'open-writ
   flags: 0,
   resolved: true,
 });
-const connect = (port: number, ip = '10.0.0.1'): TriplineEvent => ({
+const connect = (port: number, ip = '10.0.0.1', dnsName = ''): TriplineEvent => ({
   kind: 'connect',
   timeNs: 0,
   node: '',
@@ -26,6 +26,7 @@ const connect = (port: number, ip = '10.0.0.1'): TriplineEvent => ({
   protocol: 'tcp',
   ip,
   port,
+  dnsName,
 });
 
 describe('dedup', () => {
@@ -35,6 +36,10 @@ describe('dedup', () => {
     expect(dedupKey(connect(443))).not.toBe(dedupKey(connect(80)));
     expect(dedupKey(connect(443))).not.toBe(dedupKey(connect(443, '10.0.0.2')));
     expect(dedupKey(connect(443))).toBe(dedupKey({ ...connect(443), process: { ...proc, pid: 99 } }));
+    // One address answered for two names is two peers to the profile.
+    expect(dedupKey(connect(443, '10.0.0.1', 'a.example.com'))).not.toBe(
+      dedupKey(connect(443, '10.0.0.1', 'b.example.com')),
+    );
   });
 
   it('stays within its size and keeps keys that are still in use', () => {

@@ -245,6 +245,7 @@ describe('deploy/ manifests', () => {
     expect([...sc.capabilities.add].sort()).toEqual([
       'BPF',
       'DAC_READ_SEARCH',
+      'NET_ADMIN',
       'PERFMON',
       'SYS_PTRACE',
       'SYS_RESOURCE',

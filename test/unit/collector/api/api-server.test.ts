@@ -42,6 +42,7 @@ function profile(): ProfileSnapshot {
       item('syscall', 'accept4'),
       item('listen', 'tcp/8080'),
       item('egress', '127.0.0.99:tcp/443'),
+      item('egress', 'api.stripe.com:tcp/443'),
     ],
   };
 }
@@ -135,9 +136,9 @@ describe('collector HTTP API', () => {
 
   it('lists and shows profiles by percent-encoded workload key', async () => {
     const list = await json(fetch(`${base}/api/v1/profiles`, { headers: auth }));
-    expect(list.profiles[0]).toMatchObject({ key, state: 'stable', items: 5 });
+    expect(list.profiles[0]).toMatchObject({ key, state: 'stable', items: 6 });
     const one = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(key)}`, { headers: auth });
-    expect((await json(one)).items).toHaveLength(5);
+    expect((await json(one)).items).toHaveLength(6);
     const missing = await fetch(`${base}/api/v1/profiles/${encodeURIComponent('x/y')}`, { headers: auth });
     expect(missing.status).toBe(404);
   });
@@ -180,9 +181,13 @@ describe('collector HTTP API', () => {
     expect(np.metadata.namespace).toBe('shop');
     expect(np.spec.podSelector.matchLabels).toEqual({ app: 'web' });
     expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
-    expect(np.spec.egress[0]).toEqual({
-      to: [{ ipBlock: { cidr: '127.0.0.99/32' } }],
-      ports: [{ protocol: 'TCP', port: 443 }],
-    });
+    expect(np.spec.egress).toEqual([
+      {
+        to: [{ ipBlock: { cidr: '127.0.0.99/32' } }],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      },
+    ]);
+    // A NetworkPolicy has no names: a peer learned by name is handed over, not dropped.
+    expect(np.metadata.annotations['tripline.io/egress-by-name']).toBe('api.stripe.com:tcp/443');
   });
 });

@@ -77,6 +77,12 @@ export function listen(port: number, w?: Where, protocol: 'tcp' | 'udp' = 'tcp')
   return { ...header(w), kind: 'listen', protocol, ip: '0.0.0.0', port };
 }
 
-export function connect(ip: string, port: number, w?: Where, protocol: 'tcp' | 'udp' = 'tcp'): ConnectEvent {
-  return { ...header(w), kind: 'connect', protocol, ip, port };
+export function connect(
+  ip: string,
+  port: number,
+  w?: Where,
+  protocol: 'tcp' | 'udp' = 'tcp',
+  dnsName = '',
+): ConnectEvent {
+  return { ...header(w), kind: 'connect', protocol, ip, port, dnsName };
 }

@@ -170,6 +170,28 @@ describe('unexpected-egress', () => {
     await x.apply(connect('10.244.1.7', 5432));
     expect(x.findings).toEqual([]);
   });
+  it('knows an external peer learned by DNS name at any address, and tells names apart', async () => {
+    // A public workload: no tier is crossed, so only novelty can fire.
+    h = await harness({ policy: { defaultTier: 'public' }, enrich: ENRICH, peers: DB });
+    await h.learn(...BASELINE, connect('203.0.113.9', 443, undefined, 'tcp', 'api.stripe.com'));
+    h.findings.length = 0;
+    await h.apply(connect('198.51.100.20', 443, undefined, 'tcp', 'api.stripe.com'));
+    expect(h.findings).toEqual([]);
+    await h.apply(connect('198.51.100.20', 443, undefined, 'tcp', 'pastebin.example'));
+    await h.apply(connect('198.51.100.21', 443));
+    expect(h.findings.map((f) => [f.rule, f.key, f.summary])).toEqual([
+      [
+        'unexpected-egress',
+        'pastebin.example:tcp/443',
+        `${API_KEY} connected to pastebin.example at 198.51.100.20 (tcp/443), which is not in its profile`,
+      ],
+      [
+        'unexpected-egress',
+        '198.51.100.21:tcp/443',
+        `${API_KEY} connected to 198.51.100.21 (tcp/443), which is not in its profile`,
+      ],
+    ]);
+  });
 });
 
 describe('cross-sensitivity-flow', () => {

@@ -16,9 +16,9 @@ function enricher(rawEnrich: unknown, peers?: PeerDirectory, rawPolicy: unknown 
   return createStaticEnricher({ config, policies, ...(peers ? { peers } : {}) });
 }
 
-/** Who `ip` is to the test workload. */
-function peer(e: Enricher, ip: string): PeerIdentity {
-  return e.peer(ip, e.workload(connect(ip, 443))!);
+/** Who `ip` is to the test workload, which looked it up as `dnsName` ('' = did not). */
+function peer(e: Enricher, ip: string, dnsName = ''): PeerIdentity {
+  return e.peer(ip, e.workload(connect(ip, 443))!, dnsName);
 }
 
 describe('parseEnrichConfig', () => {
@@ -129,5 +129,33 @@ describe('createStaticEnricher', () => {
     const e = enricher({ workloadTiers: [{ match: '**', tier: 'restricted' }] });
     expect(peer(e, '127.0.0.1')).toEqual({ kind: 'workload', id: API_KEY, tier: 'restricted' });
     expect(peer(e, '::1').id).toBe(API_KEY);
+    expect(peer(e, '127.0.0.1', 'localhost.example.com').id).toBe(API_KEY);
+  });
+
+  it('names an external peer by its generalised DNS name, keeping the tier of its address', () => {
+    const directory: PeerDirectory = {
+      lookup: (ip) =>
+        ip === '10.244.1.7' ? { workloadKey: 'prod/db/StatefulSet/pg/pg', tier: 'restricted' } : undefined,
+    };
+    const e = enricher({ networks: { '10.9.0.0/16': 'confidential' } }, directory);
+    expect(peer(e, '203.0.113.9', 'api.stripe.com')).toEqual({
+      kind: 'external',
+      id: 'api.stripe.com',
+      tier: 'public',
+    });
+    // Rotating CDN addresses and per-edge names are one peer.
+    expect(peer(e, '198.51.100.4', 'd3k4l2m9x8q1w0.cloudfront.net').id).toBe('*.cloudfront.net');
+    expect(peer(e, '198.51.100.5', 'd9q2w7e4r1t8y5.cloudfront.net').id).toBe('*.cloudfront.net');
+    // A name does not move an address out of its configured network's tier.
+    expect(peer(e, '10.9.3.4', 'vault.corp.example')).toEqual({
+      kind: 'external',
+      id: 'vault.corp.example',
+      tier: 'confidential',
+    });
+    // In-cluster addresses stay workloads whatever name the lookup used.
+    expect(peer(e, '10.244.1.7', 'pg.db.svc.cluster.local').id).toBe('prod/db/StatefulSet/pg/pg');
+    // The same name seen through different networks keeps each address's tier.
+    expect(peer(e, '10.9.3.5', 'api.stripe.com').tier).toBe('confidential');
+    expect(peer(e, '203.0.113.10', 'api.stripe.com').tier).toBe('public');
   });
 });

@@ -85,6 +85,11 @@ function variety(): tripline.v1.IEnvelope[] {
         remote: { ip: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]), port: 80 },
       },
     },
+    {
+      ...connect,
+      connect: { protocol: 1, remote: { ip: Uint8Array.of(203, 0, 113, 9), port: 443 }, dnsName: 'api.stripe.com' },
+    },
+    { ...connect, connect: { protocol: 2, remote: { ip: Uint8Array.of(1, 2, 3), port: 53 }, dnsName: 'x.example' } },
     { ...syscalls, syscallSet: { numbers: [1, 2, 3], names: ['write'], arch: 'x86_64' } },
     { ...syscalls, syscallSet: { numbers: [1, 2, 3], arch: 'aarch64' } },
     { ...base(16), processExec: { argvTruncated: true, writtenByContainer: true, cwd: '/' } },
@@ -114,7 +119,7 @@ describe('batch decoder', () => {
       },
     });
     const { ours, ref } = compare(bytes);
-    expect(ours.ok && ours.batch.rejected).toBe(11);
+    expect(ours.ok && ours.batch.rejected).toBe(12);
     expect(ours).toEqual(ref);
   });
 

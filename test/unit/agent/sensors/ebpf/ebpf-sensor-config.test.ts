@@ -21,6 +21,9 @@ describe('parseEbpfSensorConfig', () => {
         syscallFlushMs: '2s',
         dropPollMs: 250,
         mountTracefs: false,
+        dnsNames: false,
+        dnsResolvers: ['10.96.0.10', 'fd00:10:96::a'],
+        dnsRetentionMs: '30m',
       },
       problems,
     );
@@ -32,6 +35,9 @@ describe('parseEbpfSensorConfig', () => {
       syscallFlushMs: 2000,
       dropPollMs: 250,
       mountTracefs: false,
+      dnsNames: false,
+      dnsResolvers: ['10.96.0.10', 'fd00:10:96::a'],
+      dnsRetentionMs: 1_800_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -46,6 +52,9 @@ describe('parseEbpfSensorConfig', () => {
         syscallFlushMs: 'soon',
         dropPollMs: 1,
         mountTracefs: 'yes',
+        dnsNames: 1,
+        dnsResolvers: ['10.96.0.10', 'kube-dns', 53],
+        dnsRetentionMs: '2d',
         ringbuffer: 1,
       },
       problems,
@@ -59,6 +68,9 @@ describe('parseEbpfSensorConfig', () => {
       'agent.sensor.ebpf.syscallFlushMs: must be a duration between 10ms and 1h ("500ms", "2s"), got soon',
       'agent.sensor.ebpf.dropPollMs: must be a duration between 10ms and 1h ("500ms", "2s"), got 1',
       'agent.sensor.ebpf.mountTracefs: must be true or false',
+      'agent.sensor.ebpf.dnsNames: must be true or false',
+      'agent.sensor.ebpf.dnsResolvers: not IP addresses: kube-dns, 53',
+      'agent.sensor.ebpf.dnsRetentionMs: must be a duration up to 24h ("10m"), got 2d',
     ]);
   });
 
