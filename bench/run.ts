@@ -19,6 +19,7 @@ const ROOT = join(HERE, '..');
 /** Benchmarks that need root and the eBPF sensor are marked; they are skipped (and said so) without root. */
 const BENCHMARKS: ReadonlyArray<{ file: string; root?: boolean }> = [
   { file: 'sensor/syscall-overhead.ts', root: true },
+  { file: 'sensor/packet-overhead.ts', root: true },
   { file: 'sensor/exec-storm.ts', root: true },
   { file: 'sensor/write-storm.ts', root: true },
   { file: 'sensor/attach.ts', root: true },
