@@ -634,40 +634,45 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 SEC("cgroup_skb/ingress")
 int tl_dns_answer(struct __sk_buff *skb)
 {
+	/* Headers are read in place (direct packet access), not copied with
+	 * bpf_skb_load_bytes: this runs for every packet, and the socket layer has already
+	 * made the IP and UDP headers linear when it delivers a datagram. */
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	struct tl_addr from = {};
-	__u32 udp_off;
+	struct udphdr *udp;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP)
+		struct iphdr *ip = data;
+		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP)
 			return 1;
 		/* A fragment carries no UDP header (or only part of the message). */
-		if (ip.frag_off & bpf_htons(IP_MF_OFFSET))
+		if (ip->frag_off & bpf_htons(IP_MF_OFFSET))
 			return 1;
-		udp_off = ip.ihl * 4;
+		udp = data + ip->ihl * 4;
 		from.b[10] = from.b[11] = 0xff;
-		__builtin_memcpy(&from.b[12], &ip.saddr, 4);
+		__builtin_memcpy(&from.b[12], &ip->saddr, 4);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6 = data;
 		/* Extension headers are not walked: resolvers do not send them. */
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_UDP)
+		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_UDP)
 			return 1;
-		udp_off = sizeof(ip6);
-		__builtin_memcpy(from.b, &ip6.saddr, 16);
+		udp = (void *)(ip6 + 1);
+		__builtin_memcpy(from.b, &ip6->saddr, 16);
 	} else {
 		return 1;
 	}
-	struct udphdr udp;
-	if (bpf_skb_load_bytes(skb, udp_off, &udp, sizeof(udp)) || udp.source != bpf_htons(DNS_PORT))
+	if ((void *)(udp + 1) > data_end || udp->source != bpf_htons(DNS_PORT))
 		return 1;
 	if (!bpf_map_lookup_elem(&dns_resolvers, &from))
 		return 1;
+	__u32 udp_off = (void *)udp - data;
 
 	__u64 cgroup_id = bpf_skb_cgroup_id(skb);
 	__u32 zero = 0;
 	struct tl_dns *d = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!d)
 		return 1;
-	__u32 off = udp_off + sizeof(udp);
+	__u32 off = udp_off + sizeof(*udp);
 	__u32 len = skb->len > off ? skb->len - off : 0;
 	d->flags = 0;
 	if (len > TL_DNS_MAX) {
