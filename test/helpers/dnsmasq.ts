@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
+import { isIPv6 } from 'node:net';
 import { waitFor } from './wait.js';
 
 export interface Dnsmasq {
@@ -12,7 +13,7 @@ export interface Dnsmasq {
   stop(): Promise<void>;
 }
 
-/** `records`: name → IPv4 address it resolves to. */
+/** `records`: name → the address it resolves to (an A record for IPv4, AAAA for IPv6). */
 export async function startDnsmasq(address: string, records: Readonly<Record<string, string>>): Promise<Dnsmasq> {
   const args = [
     '--keep-in-foreground',
@@ -33,12 +34,13 @@ export async function startDnsmasq(address: string, records: Readonly<Record<str
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const probe = new Resolver({ timeout: 200, tries: 1 });
   probe.setServers([address]);
-  const [name] = Object.keys(records);
+  const [[name, first]] = Object.entries(records) as [[string, string]];
+  const lookup = (n: string) => (isIPv6(first) ? probe.resolve6(n) : probe.resolve4(n));
   try {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`);
-        return (await probe.resolve4(name!).catch(() => [])).length > 0 || undefined;
+        return (await lookup(name).catch(() => [])).length > 0 || undefined;
       },
       { timeoutMs: 5000, what: `dnsmasq answering on ${address}` },
     );

@@ -22,6 +22,7 @@ const resolvers: Dnsmasq[] = [];
 const servers: net.Server[] = [];
 let apiPort = 0;
 let c2Port = 0;
+let v6Port = 0;
 
 async function listen(host: string): Promise<number> {
   const server = net.createServer((s) => s.destroy());
@@ -30,12 +31,12 @@ async function listen(host: string): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A script that asks `resolver` for `name` and connects to the first answer. */
-function lookupAndConnect(resolver: string, name: string, port: number): string {
+/** A script that asks `resolver` for `name` (AAAA with `v6`) and connects to the first answer. */
+function lookupAndConnect(resolver: string, name: string, port: number, v6 = false): string {
   return (
     `const {Resolver}=require('dns/promises');const net=require('net');` +
-    `const r=new Resolver({timeout:2000,tries:1});r.setServers(['${resolver}']);` +
-    `r.resolve4('${name}').then(([ip])=>new Promise((ok,bad)=>{const c=net.connect(${port},ip);` +
+    `const r=new Resolver({timeout:2000,tries:1});r.setServers([${JSON.stringify(resolver)}]);` +
+    `r.${v6 ? 'resolve6' : 'resolve4'}('${name}').then(([ip])=>new Promise((ok,bad)=>{const c=net.connect(${port},ip);` +
     `c.on('close',ok);c.on('error',bad);})).catch(e=>{console.error(e);process.exit(1);});`
   );
 }
@@ -44,9 +45,12 @@ beforeAll(async () => {
   resolvers.push(await startDnsmasq(TRUSTED, { 'api.example.test': API }));
   // The same name pointing elsewhere: a workload's own resolver trying to launder a peer.
   resolvers.push(await startDnsmasq(UNTRUSTED, { 'api.example.test': C2 }));
+  // IPv6 has one loopback address: the resolver and the service share ::1.
+  resolvers.push(await startDnsmasq('::1', { 'api6.example.test': '::1' }));
   apiPort = await listen(API);
   c2Port = await listen(C2);
-  harness = await startSensor({ dnsResolvers: [TRUSTED] });
+  v6Port = await listen('::1');
+  harness = await startSensor({ dnsResolvers: [TRUSTED, '::1'] });
   sandbox = createCgroupSandbox();
 });
 
@@ -75,6 +79,15 @@ describe('DNS names', () => {
 
     const metrics = await harness!.registry.getSingleMetricAsString('tripline_agent_dns_answers_total');
     expect(metrics).toMatch(/tripline_agent_dns_answers_total\{result="named"\} [1-9]/);
+  });
+
+  it('reads answers over IPv6 (AAAA from an IPv6 resolver)', async () => {
+    const cg = sandbox!.container('crio');
+    const r = await cg.run(NODE, ['-e', lookupAndConnect('::1', 'api6.example.test', v6Port, true)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const e = await harness!.waitForEvent(cg.id, 'connect', (x) => x.ip === '::1' && x.port === v6Port);
+    expect(e.dnsName).toBe('api6.example.test');
   });
 
   it('ignores answers from a resolver the agent does not trust', async () => {
