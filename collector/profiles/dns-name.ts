@@ -1,21 +1,44 @@
 /**
  * Generalised form of a DNS name, the key of an external egress peer. CDN and cloud names
- * carry per-object, per-instance or per-address labels (`d3k4l2m9x8q1w0.cloudfront.net`,
- * `ec2-3-91-4-17.compute-1.amazonaws.com`); a profile keyed on them would never stop
- * learning. Such a label becomes `*`, a whole label as in a DNS wildcard. The last two
- * labels are always kept: they are (about) the registrable domain, the part that says whose
- * service it is, and a key of `*.*` would allow the whole internet.
+ * carry per-object, per-instance or per-address labels (`a1b2c3d4e5f6.cdn.example.com`,
+ * `ip-10-0-1-5.ec2.internal`); a profile keyed on them would never stop learning. Such a
+ * label becomes `*`, a whole label as in a DNS wildcard.
+ *
+ * A `*` must never cover a name that someone else can register, or an attacker's bucket,
+ * app or domain would match what a workload learned (`*.s3.amazonaws.com`, `*.co.uk`). So
+ * the registrable domain — the public suffix plus the one label left of it, by the Public
+ * Suffix List *with* its private section (s3.amazonaws.com, cloudfront.net, herokuapp.com
+ * are suffixes there) — is always kept verbatim, and only labels left of it may become
+ * `*`. A name with no known suffix (`.internal`, `cluster.local`) keeps its last two
+ * labels, by the list's default rule.
  */
+import { parse } from 'tldts';
 import { isRandomToken } from './generalise.js';
 
 const DIGITS = /^\d+$/;
 const TOKEN_SEPARATORS = /[-_]+/;
 
+// extractHostname: the input is a name, not a URL. validateHostname: `*` labels (so a
+// generalised name parses as itself) and `_` labels (`_sip._tcp.…`) are no hostname
+// characters but are DNS names all the same. detectIp: a DNS name is never an address.
+const PSL_OPTIONS = {
+  allowPrivateDomains: true,
+  extractHostname: false,
+  validateHostname: false,
+  detectIp: false,
+} as const;
+
+// Wildcard-address services resolve a name to the address it spells (1-2-3-4.nip.io →
+// 1.2.3.4), so anyone can point one at their own server; the PSL does not list them. A name
+// under one is an address, and is kept whole as an address key is.
+const ADDRESS_NAME_DOMAINS = ['nip.io', 'sslip.io', 'xip.io', 'traefik.me'];
+
 /** Generalised form of a DNS name; idempotent (a generalised name is returned unchanged). */
 export function generaliseDnsName(name: string): string {
   const labels = name.split('.');
+  const mayVary = labels.length - keptLabels(name);
   let changed = false;
-  for (let i = 0; i < labels.length - 2; i++) {
+  for (let i = 0; i < mayVary; i++) {
     const label = labels[i]!;
     if (isVaryingLabel(label)) {
       labels[i] = '*';
@@ -23,6 +46,17 @@ export function generaliseDnsName(name: string): string {
     }
   }
   return changed ? labels.join('.') : name;
+}
+
+/** How many labels, from the right, are kept verbatim: the registrable domain's. */
+function keptLabels(name: string): number {
+  if (ADDRESS_NAME_DOMAINS.some((d) => name === d || name.endsWith(`.${d}`))) return Infinity;
+  const { domain } = parse(name, PSL_OPTIONS);
+  // No registrable domain: a single label, or a name that is itself a public suffix. Under
+  // a wildcard rule such as `*.compute-1.amazonaws.com` the leftmost label of such a name
+  // is one customer's instance (ec2-3-91-4-17.compute-1.amazonaws.com), so the whole name
+  // is kept, as the address it stands for would be.
+  return domain === null ? Infinity : domain.split('.').length;
 }
 
 /**
