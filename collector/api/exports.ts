@@ -2,6 +2,7 @@
  * Turns a learned profile into enforcement artefacts: an OCI seccomp profile (allow what
  * the workload was seen using) and a Kubernetes NetworkPolicy (its listeners and peers).
  */
+import { isIP } from 'node:net';
 import type { ProfileSnapshot } from '../../proto/profile.js';
 
 const SECCOMP_ARCH: Record<string, string[]> = {
@@ -31,14 +32,38 @@ function portOf(key: string): { protocol: 'TCP' | 'UDP'; port: number } | undefi
   return m ? { protocol: m[1]!.toUpperCase() as 'TCP' | 'UDP', port: Number(m[2]) } : undefined;
 }
 
+const PREFIX_LENGTH = /^\d{1,3}$/;
+// Labels of letters, digits, `-` and `_`, or `*` where the collector generalised one.
+const DNS_NAME = /^[\w*-]+(\.[\w*-]+)*$/;
+
+/**
+ * The ipBlock CIDR of an address peer ("203.0.113.7", "2001:db8::1") or network peer
+ * ("10.0.0.0/8"); undefined for anything else. Parsed, not pattern-matched: names such as
+ * `cafe.de` or `bad.cafe` are made of hex digits and dots too.
+ */
+function cidrOf(peer: string): string | undefined {
+  const slash = peer.indexOf('/');
+  const address = slash < 0 ? peer : peer.slice(0, slash);
+  const family = isIP(address);
+  // A zone ("fe80::1%eth0") is local to one host: no CIDR.
+  if (family === 0 || address.includes('%')) return undefined;
+  const maxBits = family === 4 ? 32 : 128;
+  if (slash < 0) return `${address}/${maxBits}`;
+  const bits = peer.slice(slash + 1);
+  return PREFIX_LENGTH.test(bits) && Number(bits) <= maxBits ? peer : undefined;
+}
+
 /**
  * networking.k8s.io/v1 NetworkPolicy for a Kubernetes workload: ingress on learned
- * listener ports, egress to learned external addresses and to the namespaces of learned
- * in-cluster peers (a workload key names an owner, not its pods' labels, so peers are
- * allowed by namespace). Peers learned by DNS name cannot be written in a NetworkPolicy
- * (it has no names, and their addresses rotate): they are listed in the annotation
- * `tripline.io/egress-by-name` for a policy engine that has names (e.g. toFQDNs) or a
- * person to add. `podLabels` selects the workload's pods.
+ * listener ports, egress to learned external addresses and networks (ipBlock) and to the
+ * namespaces of learned in-cluster peers (a workload key names an owner, not its pods'
+ * labels, so peers are allowed by namespace). A NetworkPolicy cannot name a DNS peer (it
+ * has no names, and the peer's addresses rotate), yet leaving it out would block calls the
+ * workload makes every day once the policy is applied. So each learned name's port and
+ * protocol is allowed to any destination (a rule with `ports` and no `to`, one per distinct
+ * port), the closest a NetworkPolicy gets — it widens that port to every address — and the
+ * names are listed in the annotation `tripline.io/egress-by-name` for a policy engine that
+ * has names (e.g. toFQDNs) or a person to narrow it. `podLabels` selects the workload's pods.
  */
 export function networkPolicy(
   p: ProfileSnapshot,
@@ -53,22 +78,32 @@ export function networkPolicy(
     });
   const egress: Record<string, unknown>[] = [];
   const byName: string[] = [];
+  const anyDestinationPorts = new Set<string>();
   for (const item of p.items) {
     if (item.kind !== 'egress' || item.suspect) continue;
     const at = item.key.lastIndexOf(':');
     const peer = item.key.slice(0, at);
-    const port = portOf(item.key.slice(at + 1));
+    const portKey = item.key.slice(at + 1);
+    const port = portOf(portKey);
     if (!port || port.port === 0) continue;
-    const isAddress = /^[0-9a-f.:]+(\/\d+)?$/i.test(peer);
-    // Workload keys are cluster/namespace/kind/name/container; a DNS name has no slash.
-    if (!isAddress && !peer.includes('/')) {
-      byName.push(item.key);
+    const cidr = cidrOf(peer);
+    if (cidr) {
+      egress.push({ to: [{ ipBlock: { cidr } }], ports: [port] });
       continue;
     }
-    const to = isAddress
-      ? [{ ipBlock: { cidr: peer.includes('/') ? peer : peer.includes(':') ? `${peer}/128` : `${peer}/32` } }]
-      : [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.split('/')[1] ?? '' } } }];
-    egress.push({ to, ports: [port] });
+    const parts = peer.split('/');
+    if (parts.length === 5) {
+      // cluster/namespace/kind/name/container
+      const namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': parts[1]! } };
+      egress.push({ to: [{ namespaceSelector }], ports: [port] });
+      continue;
+    }
+    // Any other shape is no key this exporter knows, and is left out.
+    if (!DNS_NAME.test(peer)) continue;
+    byName.push(item.key);
+    if (anyDestinationPorts.has(portKey)) continue;
+    anyDestinationPorts.add(portKey);
+    egress.push({ ports: [port] });
   }
   return {
     apiVersion: 'networking.k8s.io/v1',

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createApiServer, type ApiServer } from '../../../../collector/api/api-server.js';
+import { networkPolicy } from '../../../../collector/api/exports.js';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IncidentQueries, ProfileOperations } from '../../../../collector/api/api-operations.js';
 import type { ProfileSnapshot } from '../../../../proto/profile.js';
 import type { Incident } from '../../../../proto/incident.js';
@@ -186,8 +188,71 @@ describe('collector HTTP API', () => {
         to: [{ ipBlock: { cidr: '127.0.0.99/32' } }],
         ports: [{ protocol: 'TCP', port: 443 }],
       },
+      // A NetworkPolicy has no names: a peer learned by name keeps its port open to any
+      // destination, and is handed over by name.
+      { ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
-    // A NetworkPolicy has no names: a peer learned by name is handed over, not dropped.
     expect(np.metadata.annotations['tripline.io/egress-by-name']).toBe('api.stripe.com:tcp/443');
+  });
+});
+
+describe('networkPolicy', () => {
+  const egress = (...keys: string[]): ProfileSnapshot => {
+    const p = profile();
+    return {
+      ...p,
+      items: keys.map((k) => ({ ...p.items[0]!, kind: 'egress' as const, key: k })),
+    };
+  };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the manifest is checked by the assertions
+  const exported = (p: ProfileSnapshot): any => {
+    const np = networkPolicy(p, { app: 'web' });
+    new NetworkPolicy(np).validate(); // the API schema: a rule with ports and no `to` is valid
+    return np;
+  };
+
+  it('allows the port of a peer learned by name to any destination, however the name looks', () => {
+    const np = exported(
+      egress('cafe.de:tcp/443', 'api.stripe.com:tcp/443', 'bad.cafe:udp/853', '*.cdn.example.com:tcp/80'),
+    );
+    expect(np.spec.policyTypes).toContain('Egress');
+    expect(np.spec.egress).toEqual([
+      { ports: [{ protocol: 'TCP', port: 443 }] },
+      { ports: [{ protocol: 'UDP', port: 853 }] },
+      { ports: [{ protocol: 'TCP', port: 80 }] },
+    ]);
+    expect(np.metadata.annotations['tripline.io/egress-by-name']).toBe(
+      'cafe.de:tcp/443,api.stripe.com:tcp/443,bad.cafe:udp/853,*.cdn.example.com:tcp/80',
+    );
+    expect(JSON.stringify(np)).not.toContain('ipBlock');
+  });
+
+  it('keeps addresses and networks as ipBlocks and workloads as namespace selectors', () => {
+    const np = exported(
+      egress(
+        '203.0.113.7:tcp/443',
+        '10.20.0.0/16:tcp/5432',
+        '2001:db8::7:udp/53',
+        '2001:db8::/32:tcp/443',
+        'local/payments/Deployment/api/app:tcp/8443',
+      ),
+    );
+    const tcp = (port: number) => [{ protocol: 'TCP', port }];
+    expect(np.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '203.0.113.7/32' } }], ports: tcp(443) },
+      { to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: tcp(5432) },
+      { to: [{ ipBlock: { cidr: '2001:db8::7/128' } }], ports: [{ protocol: 'UDP', port: 53 }] },
+      { to: [{ ipBlock: { cidr: '2001:db8::/32' } }], ports: tcp(443) },
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }],
+        ports: tcp(8443),
+      },
+    ]);
+    expect(np.metadata.annotations['tripline.io/egress-by-name']).toBeUndefined();
+  });
+
+  it('leaves out keys that are no address, network, workload or name', () => {
+    const np = exported(egress('10.0.0.0/33:tcp/443', 'fe80::1%eth0:tcp/22', 'a/b:tcp/1', 'cafe.de:tcp/0'));
+    expect(np.spec.egress).toEqual([]);
   });
 });
