@@ -505,7 +505,7 @@ static __always_inline bool read_sockaddr(const void *uaddr, __u16 *family, __u1
 }
 
 static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8 proto, const __u8 addr[16],
-				      __u64 sock_ino)
+				      __u64 sock_ino, __u64 netns)
 {
 	struct tl_sock *s = reserve(sizeof(*s), kind);
 	if (!s)
@@ -516,6 +516,7 @@ static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8
 	s->pad[0] = s->pad[1] = s->pad[2] = 0;
 	__builtin_memcpy(s->addr, addr, 16);
 	s->sock_ino = sock_ino;
+	s->netns = netns;
 	bpf_ringbuf_submit(s, 0);
 }
 
@@ -546,7 +547,9 @@ static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
 		return;
 	__u8 one = 1;
 	bpf_map_update_elem(&seen_peers, &key, &one, BPF_ANY);
-	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0);
+	/* A DNS answer names this connect only if it reached the same network namespace. */
+	__u64 netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
+	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0, netns);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -592,7 +595,7 @@ int tl_enter_bind(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (BPF_CORE_READ(sock, sk, sk_protocol) != IPPROTO_UDP)
 		return 0;
-	emit_sock(TL_KIND_LISTEN, family, port, IPPROTO_UDP, addr, 0);
+	emit_sock(TL_KIND_LISTEN, family, port, IPPROTO_UDP, addr, 0, 0);
 	return 0;
 }
 
@@ -620,11 +623,51 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	__u64 ino = 0;
 	if (sport == 0)
 		ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
-	emit_sock(TL_KIND_LISTEN, family, sport, IPPROTO_TCP, addr, ino);
+	emit_sock(TL_KIND_LISTEN, family, sport, IPPROTO_TCP, addr, ino, 0);
 	return 0;
 }
 
 /* ---- DNS answers ----------------------------------------------------------------- */
+
+#define DNS_ANSWERS_PER_SEC 100
+#define DNS_ANSWERS_BURST 200
+#define DNS_NS_PER_ANSWER (1000000000ULL / DNS_ANSWERS_PER_SEC)
+
+struct tl_dns_budget {
+	__u64 refill_ns;
+	__u64 tokens;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct tl_dns_budget);
+} dns_budget SEC(".maps");
+
+/* A token bucket per cgroup: DNS_ANSWERS_PER_SEC answers, bursts of DNS_ANSWERS_BURST.
+ * Updates from two CPUs at once may race and let an extra answer through, which is fine
+ * for a limit that only protects the ring buffer. */
+static __always_inline bool dns_budget_take(__u64 cgroup_id)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct tl_dns_budget *b = bpf_map_lookup_elem(&dns_budget, &cgroup_id);
+	if (!b) {
+		struct tl_dns_budget fresh = { .refill_ns = now, .tokens = DNS_ANSWERS_BURST - 1 };
+		bpf_map_update_elem(&dns_budget, &cgroup_id, &fresh, BPF_ANY);
+		return true;
+	}
+	__u64 earned = (now - b->refill_ns) / DNS_NS_PER_ANSWER;
+	if (earned) {
+		__u64 t = b->tokens + earned;
+		b->tokens = t > DNS_ANSWERS_BURST ? DNS_ANSWERS_BURST : t;
+		b->refill_ns += earned * DNS_NS_PER_ANSWER;
+	}
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
+}
 
 /* Copies the UDP payload of a DNS response from a trusted resolver into the ring buffer,
  * for userspace to parse: the answers name the addresses a later connect goes to. The
@@ -666,13 +709,29 @@ int tl_dns_answer(struct __sk_buff *skb)
 	if (!bpf_map_lookup_elem(&dns_resolvers, &from))
 		return 1;
 	__u32 udp_off = (void *)udp - data;
+	__u32 off = udp_off + sizeof(*udp);
+
+	/* Only answers that can name an address are copied: a response (QR), to a standard
+	 * query (opcode 0), not truncated, NOERROR, one question, at least one answer. The
+	 * NXDOMAINs of search-domain expansion, the bulk of resolver traffic, stop here. */
+	__u8 dns_hdr[12];
+	if (bpf_skb_load_bytes(skb, off, dns_hdr, sizeof(dns_hdr)))
+		return 1;
+	if ((dns_hdr[2] & 0xfa) != 0x80 || (dns_hdr[3] & 0x0f) != 0 || dns_hdr[4] != 0 || dns_hdr[5] != 1 ||
+	    (dns_hdr[6] == 0 && dns_hdr[7] == 0))
+		return 1;
 
 	__u64 cgroup_id = bpf_skb_cgroup_id(skb);
+	/* A container flooding its resolver must not crowd every other observation of the
+	 * node out of the ring buffer. */
+	if (!dns_budget_take(cgroup_id)) {
+		count_drop(TL_KIND_DNS, cgroup_id);
+		return 1;
+	}
 	__u32 zero = 0;
 	struct tl_dns *d = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!d)
 		return 1;
-	__u32 off = udp_off + sizeof(*udp);
 	__u32 len = skb->len > off ? skb->len - off : 0;
 	d->flags = 0;
 	if (len > TL_DNS_MAX) {
@@ -683,6 +742,7 @@ int tl_dns_answer(struct __sk_buff *skb)
 	if (len < 12 || bpf_skb_load_bytes(skb, off, d->payload, len))
 		return 1;
 	d->payload_len = len;
+	d->netns = bpf_get_netns_cookie(skb);
 	d->h.time_ns = bpf_ktime_get_ns();
 	d->h.cgroup_id = cgroup_id;
 	d->h.kind = TL_KIND_DNS;

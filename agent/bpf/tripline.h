@@ -90,7 +90,8 @@ struct tl_sock {
 	__u8 pad[3];
 	__u8 addr[16]; /* IPv4 in the first 4 bytes */
 	__u64 sock_ino; /* inode of the socket (listen only): finds an autobound port in /proc */
-}; /* 80 bytes */
+	__u64 netns;    /* network namespace cookie of the socket (connect only) */
+}; /* 88 bytes */
 
 /* A DNS response a trusted resolver sent to a socket of the cgroup. Received in softirq
  * context, so the header names no process: pid, ppid, uid and comm are zero. */
@@ -98,9 +99,10 @@ struct tl_dns {
 	struct tl_hdr h;
 	__u32 payload_len; /* bytes of DNS message in payload */
 	__u32 flags;       /* TL_DNS_CUT: the message was longer than TL_DNS_MAX */
+	__u64 netns;       /* network namespace cookie of the receiving socket */
 	char payload[TL_DNS_MAX];
-}; /* 56 bytes + payload_len */
-#define TL_DNS_FIXED 56
+}; /* 64 bytes + payload_len */
+#define TL_DNS_FIXED 64
 #define TL_DNS_CUT 0x1
 
 struct tl_addr {

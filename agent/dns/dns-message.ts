@@ -5,7 +5,7 @@
  * never throws and never reads past the payload, and a refusal says why in a short constant
  * string fit for a bounded metric label (DNS_PARSE_ERRORS).
  *
- * Strict on purpose. The kernel copies at most 512 bytes, so a longer response arrives cut;
+ * Strict on purpose. The kernel copies at most 1232 bytes, so a longer response arrives cut;
  * every section must end inside the payload, and a response the server itself marked
  * truncated (TC) is refused too: half a response must not name anything.
  */
@@ -26,7 +26,7 @@ export interface DnsResponse {
 }
 
 export type DnsParse =
-  { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly error: DnsParseError };
 
 /** Every error parseDnsResponse returns, for metrics that count refusals by reason. */
 export const DNS_PARSE_ERRORS = [
@@ -42,7 +42,7 @@ export const DNS_PARSE_ERRORS = [
   'rdlength',
 ] as const;
 
-type DnsParseError = (typeof DNS_PARSE_ERRORS)[number];
+export type DnsParseError = (typeof DNS_PARSE_ERRORS)[number];
 
 const HEADER_BYTES = 12;
 const FIXED_RR_BYTES = 10; // type, class, ttl, rdlength
@@ -104,7 +104,7 @@ export function parseDnsResponse(payload: Uint8Array): DnsParse {
     pos = r.end;
   }
   // Authority and additional records name nothing here, but must be whole: a payload cut
-  // inside them is a response cut at 512 bytes, and its answer section may be cut as well.
+  // inside them is a response cut at the kernel's copy size, and its answer section may be cut as well.
   for (let i = 0; i < otherCount; i++) {
     const r = readRecord(msg, pos);
     if (!r.ok) return r;

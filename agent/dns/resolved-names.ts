@@ -5,7 +5,10 @@
  *
  * Keyed by cgroup id, because resolutions are per container: two containers may get
  * different answers for one name, and the same address may stand for different names
- * (shared CDN addresses), so only the container's own most recent answer counts.
+ * (shared CDN addresses), so only the container's own most recent answer counts. And an
+ * answer names a connect only from the network namespace it was received in: a process
+ * can make itself a namespace of its own (unprivileged, through a user namespace), give
+ * it the trusted resolver's address and answer itself there.
  *
  * An answer is kept for max(TTL, minRetentionMs): clients keep using an address well past
  * its TTL (pooled connections, resolvers in the client that cache longer), and a connect
@@ -18,10 +21,13 @@
 import type { DnsResponse } from './dns-message.js';
 
 export interface ResolvedNames {
-  /** Records the addresses a container was just told for a name. */
-  note(cgroupId: number, response: DnsResponse, nowMs: number): void;
-  /** The name this container most recently resolved to `address`, while it is retained. */
-  nameOf(cgroupId: number, address: string, nowMs: number): string | undefined;
+  /** Records the addresses a container was just told for a name, in network namespace `netns`. */
+  note(cgroupId: number, netns: number, response: DnsResponse, nowMs: number): void;
+  /**
+   * The name this container most recently resolved to `address`, while it is retained,
+   * if it was answered in the network namespace `netns` connects from.
+   */
+  nameOf(cgroupId: number, netns: number, address: string, nowMs: number): string | undefined;
   /** Containers tracked now. */
   readonly containers: number;
   /** Addresses remembered now, across containers (expired ones not yet dropped included). */
@@ -39,6 +45,7 @@ export interface ResolvedNamesOptions {
 
 interface Resolution {
   readonly name: string;
+  readonly netns: number;
   readonly expiresAtMs: number;
 }
 
@@ -97,7 +104,7 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
   }
 
   return {
-    note(cgroupId, response, nowMs) {
+    note(cgroupId, netns, response, nowMs) {
       if (response.answers.length === 0) return;
       let c = byCgroup.get(cgroupId);
       if (!c) byCgroup.set(cgroupId, (c = { byAddress: new Map(), touched: 0 }));
@@ -107,15 +114,18 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
         // Deleted and set again, so a renewed answer moves to the young end.
         if (c.byAddress.delete(a.address)) total--;
         else if (c.byAddress.size >= maxAddressesPerContainer) makeRoom(c, nowMs);
-        c.byAddress.set(a.address, { name: response.name, expiresAtMs });
+        c.byAddress.set(a.address, { name: response.name, netns, expiresAtMs });
         total++;
         if (total > maxAddresses) evict(c);
       }
     },
-    nameOf(cgroupId, address, nowMs) {
+    nameOf(cgroupId, netns, address, nowMs) {
       const c = byCgroup.get(cgroupId);
       const r = c?.byAddress.get(address);
       if (!c || !r) return undefined;
+      // The newest answer for the address came from another namespace: no name, which
+      // errs towards an alert (the address is keyed as it is).
+      if (r.netns !== netns) return undefined;
       if (nowMs >= r.expiresAtMs) {
         c.byAddress.delete(address);
         total--;

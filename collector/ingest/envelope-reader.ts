@@ -3,7 +3,7 @@
  * (proto/codec.ts stays the definition; a differential test holds this to it). Wire
  * errors throw (the batch is malformed); semantic ones come back as invalid envelopes.
  */
-import { ipFromBytes, isContainerReference } from '../../proto/codec.js';
+import { ipFromBytes, isContainerReference, isDnsName } from '../../proto/codec.js';
 import type { ContainerInfo, FileOp, ProcessInfo, Protocol, TriplineEvent } from '../../proto/events.js';
 import { decodeContainer, NO_STRINGS, readProcess } from './envelope-header-readers.js';
 import type { WireCursor } from './wire-cursor.js';
@@ -193,6 +193,7 @@ export function createEnvelopeReader(): EnvelopeReader {
         const ip = hasAddress ? ipText(c.buf, ipStart, ipLength) : '';
         if (!ip) return fail(`${k} address is not 4 or 16 bytes`);
         if (num2 > 65535) return fail(`${k} port ${num2} out of range`);
+        if (k === 'connect' && !isDnsName(text)) return fail('connect dns_name is not a hostname');
         out.event =
           k === 'listen'
             ? { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 }

@@ -18,7 +18,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SECRET = 'e2e-webhook-secret-0123456789';
-/** The resolver the agent trusts, and the addresses its names point at (a confidential network in config). */
+/** The resolver the agent trusts, and the addresses its names point at (each a confidential network of its own in config). */
 const RESOLVER = '127.0.0.153';
 const API_NAME = 'api.example.test';
 const [API_FIRST, API_ROTATED, OTHER_API] = ['127.0.0.77', '127.0.0.78', '127.0.0.79'];
@@ -133,7 +133,13 @@ describe('tripline up end to end (real kernel, real HTTPS webhook)', () => {
         policy: { mode: 'detect', learning: { minDuration: '4s', stableFor: '3s', maxDuration: '60s' } },
         enrich: {
           workloadTiers: [{ match: `local//Pod/${cg.podUid}/**`, tier: 'confidential' }],
-          networks: { '127.0.0.99/32': 'public', '127.0.0.76/30': 'confidential' },
+          // One network per API address: only the name can make them one peer.
+          networks: {
+            '127.0.0.99/32': 'public',
+            [`${API_FIRST}/32`]: 'confidential',
+            [`${API_ROTATED}/32`]: 'confidential',
+            [`${OTHER_API}/32`]: 'confidential',
+          },
         },
         sensor: { ebpf: { dnsResolvers: [RESOLVER] } },
         sinks: [

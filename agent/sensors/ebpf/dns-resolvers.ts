@@ -10,14 +10,16 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ipToBytes } from '../../../proto/codec.js';
 
-/** Nameserver addresses listed in a resolv.conf text, loopback ones left out. */
+/**
+ * Nameserver addresses listed in a resolv.conf text, except those every network
+ * namespace has a copy of: loopback, the unspecified address, and IPv6 link-local (its
+ * zone names an interface, which another namespace can have too).
+ */
 export function systemResolvers(resolvConf: string): string[] {
   const out: string[] = [];
   for (const line of resolvConf.split('\n')) {
-    const m = /^\s*nameserver\s+(\S+)/.exec(line);
-    // A link-local IPv6 nameserver carries its interface ("fe80::1%eth0").
-    const addr = m?.[1]?.replace(/%.*$/, '');
-    if (!addr || isIP(addr) === 0 || isLoopback(addr) || out.includes(addr)) continue;
+    const addr = /^\s*nameserver\s+(\S+)/.exec(line)?.[1];
+    if (!addr || isIP(addr) === 0 || isNamespaceLocal(addr) || out.includes(addr)) continue;
     out.push(addr);
   }
   return out;
@@ -46,6 +48,11 @@ export function resolverKey(address: string): Uint8Array {
   return key;
 }
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.toLowerCase().startsWith('::ffff:127.');
+/** True for addresses any network namespace can have for itself (decided on the bytes, whatever the spelling). */
+export function isNamespaceLocal(address: string): boolean {
+  const k = resolverKey(address);
+  const v4 = k.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff));
+  if (v4) return k[12] === 127 || k.subarray(12).every((b) => b === 0);
+  const allZero = k.subarray(0, 15).every((b) => b === 0);
+  return (allZero && (k[15] === 0 || k[15] === 1)) || (k[0] === 0xfe && (k[1]! & 0xc0) === 0x80);
 }

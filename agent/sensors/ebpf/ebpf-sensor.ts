@@ -15,7 +15,7 @@ import { EBPF_SENSOR_DEFAULTS, type EbpfSensorConfig } from './ebpf-sensor-confi
 import { parseDnsResponse } from '../../dns/dns-message.js';
 import { createResolvedNames } from '../../dns/resolved-names.js';
 import { findCgroupV2Root } from '../../containers/cgroup-root.js';
-import { resolverKey, trustedResolvers } from './dns-resolvers.js';
+import { isNamespaceLocal, resolverKey, trustedResolvers } from './dns-resolvers.js';
 import { createEventBuilder } from './event-builder.js';
 import { createKernelDropReader, type KernelDropReader } from './kernel-drops.js';
 import { loadLibbpf, type Libbpf } from './libbpf.js';
@@ -87,8 +87,6 @@ const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.file]: 'file',
   [RECORD_KIND.listen]: 'listen',
   [RECORD_KIND.connect]: 'connect',
-  // A lost answer leaves later connects unnamed: the connect observations are what suffer.
-  [RECORD_KIND.dns]: 'connect',
 };
 
 function zeroByKind(): Record<EventKind, number> {
@@ -135,6 +133,10 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       for (const [kindNum, n] of kinds) {
         const kind = KIND_OF_RECORD[kindNum];
         if (kind) addDrop(cgroupId, kind, 'ringbuf_full', n);
+        // A lost answer only leaves later connects unnamed, reported by address: that errs
+        // towards alerts, so it must not mark the profile partial (which keeps it
+        // learning). Counted, not booked against the container.
+        else if (kindNum === RECORD_KIND.dns) metrics.dnsAnswer('lost', n);
       }
     }
     // One warning per burst, carrying the count, however often the counters are polled.
@@ -193,6 +195,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
     async start(emit: EmitFn) {
       if (state !== 'idle') throw new Error(`eBPF sensor cannot start: it is ${state}`);
       state = 'starting';
+      // Said again by this start; a failed earlier one may have added some.
+      blindSpots.splice(BASE_BLIND_SPOTS.length);
       const t0 = performance.now();
       try {
         const { lib, objectPath, syscallTable } = preflight();
@@ -235,12 +239,13 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             case 'connect':
               seen.connect++;
               metrics.event('connect');
-              emit(build.sock(r, names.nameOf(r.hdr.cgroupId, r.ip, Date.now()) ?? ''));
+              emit(build.sock(r, names.nameOf(r.hdr.cgroupId, r.netns, r.ip, Date.now()) ?? ''));
               return;
             case 'dns': {
-              // A cut message would lose answers past the cut; parsing it strictly refuses it.
-              const parsed = r.cut ? { ok: false as const, error: 'cut' } : parseDnsResponse(r.payload);
-              if (parsed.ok) names.note(r.hdr.cgroupId, parsed.response, Date.now());
+              // A cut message may have lost answers past the cut: none of it is used.
+              if (r.cut) return metrics.dnsAnswer('cut');
+              const parsed = parseDnsResponse(r.payload);
+              if (parsed.ok) names.note(r.hdr.cgroupId, r.netns, parsed.response, Date.now());
               metrics.dnsAnswer(parsed.ok ? 'named' : parsed.error);
               return;
             }
@@ -262,16 +267,28 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         // teardown() flushes what is pending and clears the timer, also after a failed start.
         stopFlush = flushSyscalls;
 
-        object = loadBpfObject(lib, {
-          path: objectPath,
-          ringBufferBytes: config.ringBufferBytes,
-          peerCacheEntries: config.peerCacheEntries,
-          selfTgid: opts.selfTgid ?? process.pid,
-          optionalPrograms: OPTIONAL_PROGRAMS,
-          cgroupRoot: dns.cgroupRoot,
-          dnsResolvers: dns.resolvers.map(resolverKey),
-          log,
-        });
+        const load = (cgroupRoot: string | undefined): LoadedBpfObject =>
+          loadBpfObject(lib, {
+            path: objectPath,
+            ringBufferBytes: config.ringBufferBytes,
+            peerCacheEntries: config.peerCacheEntries,
+            selfTgid: opts.selfTgid ?? process.pid,
+            optionalPrograms: OPTIONAL_PROGRAMS,
+            cgroupRoot,
+            dnsResolvers: dns.resolvers.map(resolverKey),
+            log,
+          });
+        try {
+          object = load(dns.cgroupRoot);
+        } catch (err) {
+          if (dns.cgroupRoot === undefined) throw err;
+          // Names are an enrichment: a kernel or a cgroup root that refuses the packet
+          // program must not cost every other observation. Loaded again without it.
+          const error = err instanceof Error ? err.message : String(err);
+          log.warn({ error, cgroupRoot: dns.cgroupRoot }, 'DNS answer program not loaded; starting without it');
+          blindSpots.push(`DNS names are not read (${error}): external peers are reported by address only`);
+          object = load(undefined);
+        }
         // Loading parsed the kernel's BTF (megabytes of malloc'd memory, freed again by
         // libbpf); glibc keeps freed pages resident until asked to hand them back.
         lib.mallocTrim();
@@ -289,6 +306,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             const kind = recordKindName(data, 0, size);
             const eventKind = kind ? KIND_OF_RECORD[RECORD_KIND[kind]] : undefined;
             if (eventKind) addDrop(0, eventKind, 'decode_error', 1);
+            else if (kind === 'dns') metrics.dnsAnswer('undecodable');
             if (decodeErrors === 1) log.warn({ error: out.error }, 'undecodable ring buffer record');
           },
         });
@@ -341,7 +359,9 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
     const cgroupRoot = opts.cgroupRoot ?? findCgroupV2Root();
     const missing =
       resolvers.length === 0
-        ? 'no DNS resolver to believe (none configured, none but loopback in /etc/resolv.conf)'
+        ? config.dnsResolvers !== undefined
+          ? 'sensor.ebpf.dnsResolvers is empty'
+          : 'no DNS resolver to believe: /etc/resolv.conf lists none but loopback ones'
         : cgroupRoot === undefined
           ? 'no cgroup v2 hierarchy to attach the DNS program to'
           : !netAdmin
@@ -356,6 +376,12 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
     );
     log.info({ resolvers, cgroupRoot }, 'reading DNS answers of trusted resolvers');
+    const local = resolvers.filter(isNamespaceLocal);
+    if (local.length > 0)
+      log.warn(
+        { resolvers: local },
+        'a trusted DNS resolver has an address every network namespace has: a workload in its own namespace can answer as it (docs/security.md)',
+      );
     return { cgroupRoot, resolvers };
   }
 

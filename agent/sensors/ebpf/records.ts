@@ -10,7 +10,7 @@ export const RECORD_KIND = { exec: 1, syscall: 2, file: 3, listen: 4, connect: 5
 
 const HDR_SIZE = 48;
 /** Minimum size of each record; exec and file records carry their strings after the fixed part. */
-export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 80, connect: 80, dns: 56 } as const;
+export const RECORD_SIZE = { exec: 64, syscall: 56, file: 72, listen: 88, connect: 88, dns: 64 } as const;
 
 const PATH_MAX = 256;
 const FILE_FIXED = 72;
@@ -19,7 +19,7 @@ const ARGS_MAX = 1024;
 const EXEC_ARGV_TRUNCATED = 0x1;
 const EXEC_ARGV_MISSING = 0x2;
 const FILE_PATH_TRUNCATED = 0x1;
-const DNS_FIXED = 56;
+const DNS_FIXED = 64;
 const DNS_MAX = 1232;
 const DNS_CUT = 0x1;
 const AF_INET = 2;
@@ -75,6 +75,8 @@ export interface SockRecord {
   readonly port: number;
   /** Socket inode of a TCP listener whose port was not chosen yet (port 0); 0 otherwise. */
   readonly sockIno: number;
+  /** Network namespace cookie of a connecting socket; 0 for listeners. */
+  readonly netns: number;
 }
 
 /** A DNS response from a trusted resolver, received by a socket of the cgroup. */
@@ -85,6 +87,8 @@ export interface DnsRecord {
   readonly payload: Uint8Array;
   /** The message was longer than the kernel copies; payload is its start. */
   readonly cut: boolean;
+  /** Network namespace cookie of the receiving socket. */
+  readonly netns: number;
 }
 
 export type RawRecord = ExecRecord | SyscallRecord | FileRecord | SockRecord | DnsRecord;
@@ -169,6 +173,7 @@ function decodeSock(kind: 'listen' | 'connect', v: DataView, bytes: Uint8Array):
     ip: formatIp(addr),
     port: v.getUint16(50, true),
     sockIno: Number(v.getBigUint64(72, true)),
+    netns: Number(v.getBigUint64(80, true)),
   };
 }
 
@@ -222,6 +227,7 @@ export function decodeRecord(buf: ArrayBuffer, byteOffset = 0, size = buf.byteLe
           hdr: header(v, bytes),
           payload: bytes.slice(DNS_FIXED, DNS_FIXED + len),
           cut: (v.getUint32(52, true) & DNS_CUT) !== 0,
+          netns: Number(v.getBigUint64(56, true)),
         };
       break;
     }

@@ -4,13 +4,22 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EventKind } from '../../../proto/events.js';
 import type { DropReason } from '../../../proto/report.js';
+import { DNS_PARSE_ERRORS, type DnsParseError } from '../../dns/dns-message.js';
+
+/**
+ * What became of a DNS answer the kernel saw: named (its addresses name later connects),
+ * refused by the parser, cut at the kernel's copy size, lost (ring buffer full or over
+ * the container's rate in the kernel) or undecodable.
+ */
+export type DnsAnswerResult = 'named' | 'cut' | 'lost' | 'undecodable' | DnsParseError;
+const DNS_RESULTS: readonly DnsAnswerResult[] = ['named', 'cut', 'lost', 'undecodable', ...DNS_PARSE_ERRORS];
 
 export interface SensorMetrics {
   event(kind: EventKind): void;
   drops(kind: EventKind, reason: DropReason, count: number): void;
   attachSeconds(seconds: number): void;
-  /** A DNS answer read: 'named' (its addresses now carry the name) or why it was not used. */
-  dnsAnswer(result: string): void;
+  /** `count` DNS answers (default 1) with this result. */
+  dnsAnswer(result: DnsAnswerResult, count?: number): void;
 }
 
 /** Metrics on `registry`; without one, counting is a no-op. */
@@ -37,11 +46,12 @@ export function createSensorMetrics(registry: Registry | undefined): SensorMetri
   const dnsAnswers = new Counter({
     name: 'tripline_agent_dns_answers_total',
     help:
-      'DNS answers from trusted resolvers the sensor read, by result: named (their addresses name later connects), ' +
-      'or the reason the message was not used (rcode: NXDOMAIN and other failures, the usual bulk of refusals).',
+      'DNS answers from trusted resolvers, by result: named (their addresses name later connects), cut, lost ' +
+      '(ring buffer full or over the per-container rate in the kernel), undecodable, or why the parser refused one.',
     labelNames: ['result'],
     registers: [registry],
   });
+  const dnsChildren = new Map(DNS_RESULTS.map((result) => [result, dnsAnswers.labels({ result })]));
   // Bound children up front: the hot path only increments.
   const eventChildren = new Map<EventKind, Counter.Internal>();
   return {
@@ -59,8 +69,8 @@ export function createSensorMetrics(registry: Registry | undefined): SensorMetri
     attachSeconds(seconds) {
       attach.observe(seconds);
     },
-    dnsAnswer(result) {
-      dnsAnswers.inc({ result });
+    dnsAnswer(result, count = 1) {
+      dnsChildren.get(result)!.inc(count);
     },
   };
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupSandbox, type CgroupSandbox } from '../../helpers/cgroup.js';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq.js';
+import { waitFor } from '../../helpers/wait.js';
 import { startSensor, type SensorHarness } from './sensor-harness.js';
 
 const NODE = process.execPath;
@@ -15,6 +16,8 @@ const TRUSTED = '127.0.0.153';
 const UNTRUSTED = '127.0.0.154';
 const API = '127.0.0.77';
 const C2 = '127.0.0.78';
+/** A trusted resolver address that exists only inside a network namespace the test makes. */
+const CLUSTER_DNS = '10.96.0.10';
 
 let harness: SensorHarness | undefined;
 let sandbox: CgroupSandbox | undefined;
@@ -50,7 +53,7 @@ beforeAll(async () => {
   apiPort = await listen(API);
   c2Port = await listen(C2);
   v6Port = await listen('::1');
-  harness = await startSensor({ dnsResolvers: [TRUSTED, '::1'] });
+  harness = await startSensor({ dnsResolvers: [TRUSTED, '::1', CLUSTER_DNS] });
   sandbox = createCgroupSandbox();
 });
 
@@ -88,6 +91,70 @@ describe('DNS names', () => {
     expect(r.code).toBe(0);
     const e = await harness!.waitForEvent(cg.id, 'connect', (x) => x.ip === '::1' && x.port === v6Port);
     expect(e.dnsName).toBe('api6.example.test');
+  });
+
+  it('names nothing outside the network namespace an answer reached', async () => {
+    // A workload makes itself a namespace, gives it the trusted resolver's address, answers
+    // itself there, then connects from its real namespace: the answer must not name that.
+    const cg = sandbox!.container('containerd');
+    const dnsmasq =
+      `/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces ` +
+      `--listen-address=${CLUSTER_DNS} --port=53 --user=root --pid-file --log-facility=/dev/null ` +
+      `--host-record=api.example.test,${C2}`;
+    // Retries until the resolver is up, then connects inside the namespace (refused there).
+    const lookup = lookupAndConnect(CLUSTER_DNS, 'api.example.test', c2Port)
+      .replace(
+        "r.resolve4('api.example.test')",
+        "(async()=>{for(let i=0;;i++){try{return await r.resolve4('api.example.test')}catch(e){if(i>50)throw e;await new Promise(s=>setTimeout(s,100))}}})()",
+      )
+      .replace("c.on('error',bad)", "c.on('error',ok)");
+    const inside = await cg.run('unshare', [
+      '--net',
+      'sh',
+      '-c',
+      `ip link set lo up && ip addr add ${CLUSTER_DNS}/32 dev lo || exit 1; ${dnsmasq} & dns=$!; ` +
+        `${NODE} -e ${JSON.stringify(lookup)}; s=$?; kill $dns; wait $dns; exit $s`,
+    ]);
+    expect(inside.stderr).toBe('');
+    expect(inside.code).toBe(0);
+    const answered = await harness!.waitForEvent(cg.id, 'connect', (e) => e.ip === C2 && e.dnsName !== '');
+    expect(answered.dnsName).toBe('api.example.test');
+
+    const direct = `const c=require('net').connect(${c2Port},'${C2}');c.on('close',()=>{});c.on('error',()=>{});`;
+    expect((await cg.run(NODE, ['-e', direct])).code).toBe(0);
+    const outside = await harness!.waitForEvent(
+      cg.id,
+      'connect',
+      (e) => e.ip === C2 && e.port === c2Port && e.dnsName === '',
+    );
+    expect(outside.process.pid).not.toBe(answered.process.pid);
+  });
+
+  it("copies only answers that can name something, at most at a container's rate", async () => {
+    const count = async (result: string): Promise<number> => {
+      const m = await harness!.registry.getSingleMetric('tripline_agent_dns_answers_total')!.get();
+      return m.values.find((v) => v.labels.result === result)?.value ?? 0;
+    };
+    const cg = sandbox!.container('cgroupfs');
+    // NXDOMAIN (the bulk of resolver traffic) stops in the kernel: the parser never sees one.
+    const missing =
+      `const {Resolver}=require('dns/promises');const r=new Resolver({timeout:2000,tries:1});` +
+      `r.setServers(['${TRUSTED}']);r.resolve4('missing.example.test').then(()=>process.exit(1),()=>{});`;
+    expect((await cg.run(NODE, ['-e', missing])).code).toBe(0);
+    // 1,000 answers in a row from one container, faster than 100 a second: past the burst
+    // of 200 the kernel drops answers and counts them.
+    const named = await count('named');
+    const flood =
+      `const {Resolver}=require('dns/promises');const r=new Resolver({timeout:3000,tries:1});` +
+      `r.setServers(['${TRUSTED}']);(async()=>{for(let i=0;i<1000;i++)await r.resolve4('api.example.test');})()` +
+      `.catch(e=>{console.error(e);process.exit(1);});`;
+    const r = await cg.run(NODE, ['-e', flood]);
+    expect(r.stderr).toBe('');
+    await waitFor(async () => (await count('lost')) > 0 || undefined, {
+      what: 'answers over the rate counted as lost',
+    });
+    expect((await count('named')) - named).toBeLessThan(1000);
+    expect(await count('rcode')).toBe(0);
   });
 
   it('ignores answers from a resolver the agent does not trust', async () => {

@@ -78,19 +78,46 @@ describe('start-up errors', () => {
   });
 });
 
+/** The sensor with the DNS answer program (a resolver to believe, whatever /etc/resolv.conf says). */
+function sensorWithDns(extra: { cgroupRoot?: string } = {}) {
+  return createEbpfSensor({
+    config: { ...EBPF_SENSOR_DEFAULTS, dnsResolvers: ['127.0.0.153'] },
+    log: silentLogger(),
+    ...extra,
+  });
+}
+
+describe('the DNS answer program', () => {
+  it('is left out, said as a blind spot, when it cannot attach, and the rest of the sensor starts', async () => {
+    // A plain directory where the cgroup root should be: it opens, but nothing attaches to it.
+    const notCgroup = fs.mkdtempSync(path.join(os.tmpdir(), 'tripline-not-cgroup-'));
+    tmpDirs.push(notCgroup);
+    const before = ownBpfFds();
+    const sensor = sensorWithDns({ cgroupRoot: notCgroup });
+    await sensor.start(() => {});
+    try {
+      expect(sensor.stats().programs).not.toContain('tl_dns_answer');
+      expect(sensor.stats().programs.length).toBeGreaterThan(15);
+      expect(sensor.blindSpots.join('\n')).toMatch(/DNS names are not read \(cannot attach tl_dns_answer/);
+    } finally {
+      await sensor.stop();
+    }
+    expect(ownBpfFds()).toEqual(before);
+  });
+});
+
 describe('stop', () => {
   it('detaches every program and frees every map, and is safe twice', async () => {
     const before = ownBpfFds();
-    const sensor = createEbpfSensor({ log: silentLogger() });
+    const sensor = sensorWithDns();
     await sensor.start(() => {});
     const running = ownBpfFds();
     const ours = running.progIds.filter((id) => !before.progIds.includes(id));
     expect(ours.length).toBe(sensor.stats().programs.length);
+    expect(sensor.stats().programs).toContain('tl_dns_answer');
     expect(running.links - before.links).toBe(ours.length);
-    // One perf event per tracepoint program; the raw tracepoint and the cgroup program
-    // (attached when /etc/resolv.conf names a resolver to believe) have none.
-    const cgroupPrograms = sensor.stats().programs.filter((p) => p === 'tl_dns_answer').length;
-    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 1 - cgroupPrograms);
+    // One perf event per tracepoint program; the raw tracepoint and the cgroup program have none.
+    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 2);
     expect(running.maps).toBeGreaterThan(before.maps);
     expect(ours.every(progExists)).toBe(true);
 

@@ -143,9 +143,11 @@ describe('createStaticEnricher', () => {
       id: 'api.stripe.com',
       tier: 'public',
     });
-    // Rotating CDN addresses and per-edge names are one peer.
-    expect(peer(e, '198.51.100.4', 'd3k4l2m9x8q1w0.cloudfront.net').id).toBe('*.cloudfront.net');
-    expect(peer(e, '198.51.100.5', 'd9q2w7e4r1t8y5.cloudfront.net').id).toBe('*.cloudfront.net');
+    // Rotating addresses and per-edge names under one owner's domain are one peer.
+    expect(peer(e, '198.51.100.4', 'a1b2c3d4e5f6.cdn.example.com').id).toBe('*.cdn.example.com');
+    expect(peer(e, '198.51.100.5', 'f6e5d4c3b2a1.cdn.example.com').id).toBe('*.cdn.example.com');
+    // Never across owners: a CloudFront distribution is one customer's.
+    expect(peer(e, '198.51.100.6', 'd3k4l2m9x8q1w0.cloudfront.net').id).toBe('d3k4l2m9x8q1w0.cloudfront.net');
     // A name does not move an address out of its configured network's tier.
     expect(peer(e, '10.9.3.4', 'vault.corp.example')).toEqual({
       kind: 'external',

@@ -12,12 +12,16 @@ describe('systemResolvers', () => {
       'nameserver 10.96.0.10',
       'nameserver 127.0.0.53',
       'nameserver ::1',
+      'nameserver 0:0:0:0:0:0:0:1',
+      'nameserver ::ffff:7f00:1',
+      'nameserver 0.0.0.0',
       'nameserver fe80::1%eth0',
       'nameserver 10.96.0.10',
+      'nameserver fd00:10:96::a',
       'nameserver not-an-address',
       'options ndots:5',
     ].join('\n');
-    expect(systemResolvers(conf)).toEqual(['10.96.0.10', 'fe80::1']);
+    expect(systemResolvers(conf)).toEqual(['10.96.0.10', 'fd00:10:96::a']);
   });
 
   it('takes the configured list as it is, loopback included, and reads resolv.conf otherwise', () => {

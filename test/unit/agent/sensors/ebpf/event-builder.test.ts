@@ -26,9 +26,9 @@ function view(): ProcessView & { noted: Map<number, string> } {
 describe('event builder', () => {
   it('fills in the port of an autobound TCP listener from its socket inode', () => {
     const b = createEventBuilder(view(), 0n);
-    const e = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 991 });
+    const e = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 991, netns: 0 });
     expect(e).toMatchObject({ kind: 'listen', ip: '0.0.0.0', port: 41000 });
-    const gone = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 5 });
+    const gone = b.sock({ kind: 'listen', hdr, protocol: 'tcp', ip: '0.0.0.0', port: 0, sockIno: 5, netns: 0 });
     expect(gone.port).toBe(0);
   });
 
@@ -69,7 +69,9 @@ describe('event builder', () => {
 
   it('carries socket records through as listen or connect events', () => {
     const b = createEventBuilder(view(), 0n);
-    expect(b.sock({ kind: 'listen', hdr, protocol: 'udp', ip: '0.0.0.0', port: 5353, sockIno: 0 })).toMatchObject({
+    expect(
+      b.sock({ kind: 'listen', hdr, protocol: 'udp', ip: '0.0.0.0', port: 5353, sockIno: 0, netns: 0 }),
+    ).toMatchObject({
       kind: 'listen',
       protocol: 'udp',
       ip: '0.0.0.0',

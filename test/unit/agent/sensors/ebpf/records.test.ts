@@ -128,10 +128,34 @@ describe('decodeRecord', () => {
     v6.view.setUint16(50, 53, true);
     v6.view.setUint8(52, 17);
     Buffer.from('20010db8000000000000000000000001', 'hex').copy(v6.buf, 56);
+    v6.view.setBigUint64(80, 4026531840n, true);
     expect(decode(v6.buf)).toMatchObject({
       ok: true,
-      record: { kind: 'connect', protocol: 'udp', ip: '2001:db8::1', port: 53 },
+      record: { kind: 'connect', protocol: 'udp', ip: '2001:db8::1', port: 53, netns: 4026531840 },
     });
+  });
+
+  it('decodes a DNS answer: payload of the stated length, cut flag, network namespace', () => {
+    const payload = Buffer.from('abcd81800001000100000000', 'hex');
+    const r = record(6, RECORD_SIZE.dns + payload.length + 3); // ring records are padded
+    r.view.setUint32(48, payload.length, true);
+    r.view.setUint32(52, 1, true);
+    r.view.setBigUint64(56, 12n, true);
+    payload.copy(r.buf, 64);
+    const out = decode(r.buf);
+    expect(out).toMatchObject({ ok: true, record: { kind: 'dns', cut: true, netns: 12, hdr: { cgroupId: 4242 } } });
+    expect(out.ok && out.record.kind === 'dns' && Buffer.from(out.record.payload)).toEqual(payload);
+
+    const overrun = record(6, RECORD_SIZE.dns + 4);
+    overrun.view.setUint32(48, 5, true);
+    expect(decode(overrun.buf)).toEqual({ ok: false, error: 'dns record of 68 bytes cannot hold 5 payload bytes' });
+    const tooLong = record(6, RECORD_SIZE.dns + 2000);
+    tooLong.view.setUint32(48, 1233, true);
+    expect(decode(tooLong.buf)).toEqual({
+      ok: false,
+      error: 'dns record of 2064 bytes cannot hold 1233 payload bytes',
+    });
+    expect(decode(record(6, 60).buf)).toEqual({ ok: false, error: 'dns record of 60 bytes, expected 64' });
   });
 
   it('reports short, unknown and malformed records instead of throwing', () => {
