@@ -28,10 +28,27 @@ export interface ResolvedNames {
    * if it was answered in the network namespace `netns` connects from.
    */
   nameOf(cgroupId: number, netns: number, address: string, nowMs: number): string | undefined;
+  /**
+   * The answers still retained at `nowMs`, oldest first per container: what a restarted
+   * agent needs so that clients reusing an address they resolved before the restart
+   * (pooled connections, resolver caches in the client) keep their names.
+   */
+  entries(nowMs: number): ResolvedNameEntry[];
+  /** Adds saved answers (as entries() gave them) that have not expired by `nowMs`. */
+  restore(entries: readonly ResolvedNameEntry[], nowMs: number): void;
   /** Containers tracked now. */
   readonly containers: number;
   /** Addresses remembered now, across containers (expired ones not yet dropped included). */
   readonly addresses: number;
+}
+
+/** One retained answer, as saved across agent restarts. */
+export interface ResolvedNameEntry {
+  readonly cgroupId: number;
+  readonly netns: number;
+  readonly address: string;
+  readonly name: string;
+  readonly expiresAtMs: number;
 }
 
 export interface ResolvedNamesOptions {
@@ -103,21 +120,26 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
     }
   }
 
+  /** note(), with the expiry given instead of derived from TTLs when `untilMs` is set. */
+  function noteUntil(cgroupId: number, netns: number, response: DnsResponse, nowMs: number, untilMs?: number): void {
+    if (response.answers.length === 0) return;
+    let c = byCgroup.get(cgroupId);
+    if (!c) byCgroup.set(cgroupId, (c = { byAddress: new Map(), touched: 0 }));
+    c.touched = ++activity;
+    for (const a of response.answers) {
+      const expiresAtMs = untilMs ?? nowMs + Math.max(a.ttlSeconds * 1000, minRetentionMs);
+      // Deleted and set again, so a renewed answer moves to the young end.
+      if (c.byAddress.delete(a.address)) total--;
+      else if (c.byAddress.size >= maxAddressesPerContainer) makeRoom(c, nowMs);
+      c.byAddress.set(a.address, { name: response.name, netns, expiresAtMs });
+      total++;
+      if (total > maxAddresses) evict(c);
+    }
+  }
+
   return {
     note(cgroupId, netns, response, nowMs) {
-      if (response.answers.length === 0) return;
-      let c = byCgroup.get(cgroupId);
-      if (!c) byCgroup.set(cgroupId, (c = { byAddress: new Map(), touched: 0 }));
-      c.touched = ++activity;
-      for (const a of response.answers) {
-        const expiresAtMs = nowMs + Math.max(a.ttlSeconds * 1000, minRetentionMs);
-        // Deleted and set again, so a renewed answer moves to the young end.
-        if (c.byAddress.delete(a.address)) total--;
-        else if (c.byAddress.size >= maxAddressesPerContainer) makeRoom(c, nowMs);
-        c.byAddress.set(a.address, { name: response.name, netns, expiresAtMs });
-        total++;
-        if (total > maxAddresses) evict(c);
-      }
+      noteUntil(cgroupId, netns, response, nowMs);
     },
     nameOf(cgroupId, netns, address, nowMs) {
       const c = byCgroup.get(cgroupId);
@@ -136,6 +158,23 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
       // long ago (a service that looks its database up once at start).
       c.touched = ++activity;
       return r.name;
+    },
+    entries(nowMs) {
+      const out: ResolvedNameEntry[] = [];
+      for (const [cgroupId, c] of byCgroup)
+        for (const [address, r] of c.byAddress)
+          if (nowMs < r.expiresAtMs)
+            out.push({ cgroupId, netns: r.netns, address, name: r.name, expiresAtMs: r.expiresAtMs });
+      return out;
+    },
+    restore(entries, nowMs) {
+      for (const e of entries) {
+        if (e.expiresAtMs <= nowMs) continue;
+        // Through the same path as an answer, so every bound holds for restored ones too,
+        // with the saved expiry (the retention floor must not stretch it).
+        const response = { name: e.name, answers: [{ address: e.address, ttlSeconds: 0 }] };
+        noteUntil(e.cgroupId, e.netns, response, nowMs, e.expiresAtMs);
+      }
     },
     get containers() {
       return byCgroup.size;

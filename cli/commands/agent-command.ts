@@ -3,6 +3,7 @@
  * DaemonSet's process carries only what the agent runs (the Kubernetes client is loaded
  * only when `agent.kubernetes` is configured).
  */
+import { join } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRootLogger, type Logger } from '../../lib/logger.js';
 import type { AgentConfig } from '../../agent/config.js';
@@ -36,7 +37,14 @@ export function processTelemetry(config: TriplineConfig): { log: Logger; registr
 
 export function sensorFor(config: TriplineConfig, flags: RunFlags, log: Logger, registry: Registry): Sensor {
   if (flags.replay) return createReplaySensor({ path: flags.replay, log });
-  return createEbpfSensor({ config: config.sensor, log, registry, cgroupRoot: config.agent.containers.cgroupRoot });
+  return createEbpfSensor({
+    config: config.sensor,
+    log,
+    registry,
+    cgroupRoot: config.agent.containers.cgroupRoot,
+    // Beside the spool, on the host path that outlives the agent's pod.
+    ...(config.agent.spool.dir ? { dnsStateFile: join(config.agent.spool.dir, 'dns-names.json') } : {}),
+  });
 }
 
 /** The node-local pod informer when `agent.kubernetes` is configured, started (listed) before the sensor. */

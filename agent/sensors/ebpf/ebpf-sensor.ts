@@ -13,7 +13,8 @@ import type { EmitFn, Sensor, SensorDrops } from '../sensor.js';
 import { loadBpfObject, type LoadedBpfObject } from './bpf-object.js';
 import { EBPF_SENSOR_DEFAULTS, type EbpfSensorConfig } from './ebpf-sensor-config.js';
 import { parseDnsResponse } from '../../dns/dns-message.js';
-import { createResolvedNames } from '../../dns/resolved-names.js';
+import { createResolvedNames, type ResolvedNames } from '../../dns/resolved-names.js';
+import { loadResolvedNames, saveResolvedNames } from '../../dns/resolved-names-file.js';
 import { findCgroupV2Root } from '../../containers/cgroup-root.js';
 import { isNamespaceLocal, resolverKey, trustedResolvers } from './dns-resolvers.js';
 import { createEventBuilder } from './event-builder.js';
@@ -47,6 +48,8 @@ export interface EbpfSensorOptions {
    * own /sys/fs/cgroup is only its own cgroup.
    */
   readonly cgroupRoot?: string;
+  /** Where retained DNS answers are kept across restarts (agent/dns/resolved-names-file.ts); none when omitted. */
+  readonly dnsStateFile?: string;
 }
 
 export interface EbpfSensorStats {
@@ -210,6 +213,13 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           maxAddresses: DNS_ADDRESSES,
           minRetentionMs: config.dnsRetentionMs,
         });
+        if (opts.dnsStateFile && dns.cgroupRoot !== undefined) {
+          const saved = await loadResolvedNames(opts.dnsStateFile);
+          if (saved.ok) names.restore(saved.entries, Date.now());
+          else
+            log.warn({ file: opts.dnsStateFile, error: saved.error }, 'saved DNS answers not read; starting without');
+          resolvedNames = names;
+        }
         let syscallTimer: NodeJS.Timeout | undefined;
 
         const handle = (r: RawRecord): void => {
@@ -348,6 +358,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
   };
 
   let stopFlush: (() => void) | undefined;
+  /** Saved at teardown when a state file is configured. */
+  let resolvedNames: ResolvedNames | undefined;
 
   /** Where the DNS program attaches and whom it believes; no cgroup root = not loaded, said as a blind spot. */
   function dnsSetup(netAdmin: boolean): { cgroupRoot: string | undefined; resolvers: string[] } {
@@ -392,12 +404,22 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       if (reader) await reader.stop();
       stopFlush?.();
       pollKernelDrops();
+      if (resolvedNames && opts.dnsStateFile) {
+        const entries = resolvedNames.entries(Date.now());
+        await saveResolvedNames(opts.dnsStateFile, entries).catch((err: unknown) =>
+          log.warn(
+            { err, file: opts.dnsStateFile },
+            'DNS answers not saved; connects after the restart may lose names',
+          ),
+        );
+      }
       if (unloggedDrops > 0) log.warn({ dropped: unloggedDrops }, 'kernel ring buffer full: observations dropped');
       unloggedDrops = 0;
     } finally {
       reader = undefined;
       dropReader = undefined;
       stopFlush = undefined;
+      resolvedNames = undefined;
       const loaded = object;
       object = undefined;
       await loaded?.destroyAsync();

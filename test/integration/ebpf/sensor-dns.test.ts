@@ -4,7 +4,10 @@
  * connect named; answers from a resolver the agent does not trust, and lookups made by
  * another container, name nothing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupSandbox, type CgroupSandbox } from '../../helpers/cgroup.js';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq.js';
@@ -155,6 +158,31 @@ describe('DNS names', () => {
     });
     expect((await count('named')) - named).toBeLessThan(1000);
     expect(await count('rcode')).toBe(0);
+  });
+
+  it('keeps names across an agent restart, for clients that reuse a resolved address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-dns-state-'));
+    const dnsStateFile = join(dir, 'dns-names.json');
+    let second: SensorHarness | undefined;
+    try {
+      const first = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile });
+      const cg = sandbox!.container('containerd');
+      try {
+        expect((await cg.run(NODE, ['-e', lookupAndConnect(TRUSTED, 'api.example.test', apiPort)])).code).toBe(0);
+        await first.waitForEvent(cg.id, 'connect', (e) => e.ip === API && e.dnsName === 'api.example.test');
+      } finally {
+        await first.stop();
+      }
+      second = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile });
+      // A connect to the address with no lookup this time (a pooled connection reopening).
+      const direct = `const c=require('net').connect(${apiPort},'${API}');c.on('close',()=>{});c.on('error',()=>{});`;
+      expect((await cg.run(NODE, ['-e', direct])).code).toBe(0);
+      const e = await second.waitForEvent(cg.id, 'connect', (x) => x.ip === API && x.port === apiPort);
+      expect(e.dnsName).toBe('api.example.test');
+    } finally {
+      await second?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ignores answers from a resolver the agent does not trust', async () => {

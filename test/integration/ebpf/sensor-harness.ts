@@ -27,12 +27,15 @@ export interface SensorHarness {
   stop(): Promise<void>;
 }
 
-export async function startSensor(rawConfig: Record<string, unknown> = {}): Promise<SensorHarness> {
+export async function startSensor(
+  rawConfig: Record<string, unknown> = {},
+  options: { dnsStateFile?: string } = {},
+): Promise<SensorHarness> {
   const problems = new Problems();
   const config = parseEbpfSensorConfig({ syscallFlushMs: 100, dropPollMs: 100, ...rawConfig }, problems);
   problems.throwIfAny();
   const registry = new Registry();
-  const sensor = createEbpfSensor({ config, log: silentLogger(), registry });
+  const sensor = createEbpfSensor({ config, log: silentLogger(), registry, ...options });
   const byCgroup = new Map<number, TriplineEvent[]>();
   await sensor.start((e) => {
     let list = byCgroup.get(e.container.cgroupId);

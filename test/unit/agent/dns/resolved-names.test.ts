@@ -128,4 +128,27 @@ describe('resolved names', () => {
     }
     expect(r.nameOf(19_999 % 37, NS, '10.0.78.31', 20_000)).toBe('n19999.example.com');
   });
+  it('gives its retained answers for saving and takes them back, expiries unchanged', () => {
+    const r = make(8, 100, 60_000);
+    r.note(1, NS, response('api.stripe.com', ['198.51.100.7', 300]), 0);
+    r.note(2, NS + 1, response('short.example.com', ['192.0.2.1', 5]), 0);
+    const saved = r.entries(10_000);
+    expect(saved).toEqual([
+      { cgroupId: 1, netns: NS, address: '198.51.100.7', name: 'api.stripe.com', expiresAtMs: 300_000 },
+      { cgroupId: 2, netns: NS + 1, address: '192.0.2.1', name: 'short.example.com', expiresAtMs: 60_000 },
+    ]);
+    expect(r.entries(60_000)).toHaveLength(1);
+
+    const restarted = make(8, 100, 60_000);
+    restarted.restore(saved, 59_000);
+    expect(restarted.nameOf(1, NS, '198.51.100.7', 59_000)).toBe('api.stripe.com');
+    expect(restarted.nameOf(2, NS + 1, '192.0.2.1', 59_999)).toBe('short.example.com');
+    // The retention floor counts from the answer, not from the restart.
+    expect(restarted.nameOf(2, NS + 1, '192.0.2.1', 60_000)).toBeUndefined();
+    // Already expired when restored: not taken.
+    const late = make(8, 100, 60_000);
+    late.restore(saved, 100_000);
+    expect(late.addresses).toBe(1);
+    expect(late.nameOf(2, NS + 1, '192.0.2.1', 100_000)).toBeUndefined();
+  });
 });

@@ -1,0 +1,51 @@
+/**
+ * The retained DNS answers, saved when the agent stops and read when it starts, so that
+ * an agent restart (a DaemonSet rollout) does not strip names from connects that reuse an
+ * address resolved before it: those would be keyed by address and alert. The file lives
+ * in the spool directory, which survives the agent's pod.
+ */
+import { readFile } from 'node:fs/promises';
+import { replaceFile } from '../../lib/atomic-file.js';
+import type { ResolvedNameEntry } from './resolved-names.js';
+
+const VERSION = 1;
+
+export type LoadedNames =
+  { readonly ok: true; readonly entries: ResolvedNameEntry[] } | { readonly ok: false; readonly error: string };
+
+/** The saved answers; a missing file is an empty list, an unreadable one an error saying why. */
+export async function loadResolvedNames(path: string): Promise<LoadedNames> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, entries: [] };
+    return { ok: false, error: (err as Error).message };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `not JSON: ${(err as Error).message}` };
+  }
+  const d = doc as { version?: unknown; entries?: unknown };
+  if (d?.version !== VERSION || !Array.isArray(d.entries)) return { ok: false, error: `not a version ${VERSION} file` };
+  const entries: ResolvedNameEntry[] = [];
+  for (const e of d.entries as Record<string, unknown>[]) {
+    if (
+      Number.isSafeInteger(e?.cgroupId) &&
+      Number.isSafeInteger(e.netns) &&
+      typeof e.address === 'string' &&
+      typeof e.name === 'string' &&
+      Number.isFinite(e.expiresAtMs)
+    )
+      entries.push(e as unknown as ResolvedNameEntry);
+    else return { ok: false, error: 'an entry lacks cgroupId, netns, address, name or expiresAtMs' };
+  }
+  return { ok: true, entries };
+}
+
+/** Replaces the file atomically (a crash leaves the old one or the new one). */
+export async function saveResolvedNames(path: string, entries: readonly ResolvedNameEntry[]): Promise<void> {
+  await replaceFile(path, (fh) => fh.writeFile(JSON.stringify({ version: VERSION, entries })));
+}

@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadResolvedNames, saveResolvedNames } from '../../../../agent/dns/resolved-names-file.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function file(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-names-'));
+  dirs.push(dir);
+  return join(dir, 'dns-names.json');
+}
+
+describe('resolved names file', () => {
+  it('round-trips entries, and a missing file is no entries', async () => {
+    const path = file();
+    expect(await loadResolvedNames(path)).toEqual({ ok: true, entries: [] });
+    const entries = [
+      { cgroupId: 7, netns: 4026531840, address: '2001:db8::7', name: 'api.stripe.com', expiresAtMs: 1 },
+    ];
+    await saveResolvedNames(path, entries);
+    expect(await loadResolvedNames(path)).toEqual({ ok: true, entries });
+  });
+
+  it('says why a file cannot be used instead of throwing', async () => {
+    const path = file();
+    writeFileSync(path, '{"version":1,"entries":[{"cgroupId":"7"}]}');
+    expect(await loadResolvedNames(path)).toEqual({
+      ok: false,
+      error: 'an entry lacks cgroupId, netns, address, name or expiresAtMs',
+    });
+    writeFileSync(path, '{"version":2,"entries":[]}');
+    expect(await loadResolvedNames(path)).toEqual({ ok: false, error: 'not a version 1 file' });
+    writeFileSync(path, 'garbage');
+    expect(await loadResolvedNames(path)).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/) });
+  });
+});
