@@ -4,7 +4,8 @@
  * address resolved before it: those would be keyed by address and alert. The file lives
  * in the spool directory, which survives the agent's pod.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { replaceFile } from '../../lib/atomic-file.js';
 import type { ResolvedNameEntry } from './resolved-names.js';
 
@@ -47,5 +48,7 @@ export async function loadResolvedNames(path: string): Promise<LoadedNames> {
 
 /** Replaces the file atomically (a crash leaves the old one or the new one). */
 export async function saveResolvedNames(path: string, entries: readonly ResolvedNameEntry[]): Promise<void> {
+  // The spool directory is made by the gRPC transport; an agent that prints has none yet.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await replaceFile(path, (fh) => fh.writeFile(JSON.stringify({ version: VERSION, entries })));
 }

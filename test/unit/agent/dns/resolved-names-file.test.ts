@@ -16,7 +16,7 @@ function file(): string {
 
 describe('resolved names file', () => {
   it('round-trips entries, and a missing file is no entries', async () => {
-    const path = file();
+    const path = join(file(), '..', 'spool', 'dns-names.json');
     expect(await loadResolvedNames(path)).toEqual({ ok: true, entries: [] });
     const entries = [
       { cgroupId: 7, netns: 4026531840, address: '2001:db8::7', name: 'api.stripe.com', expiresAtMs: 1 },
