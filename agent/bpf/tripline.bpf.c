@@ -97,7 +97,9 @@ struct {
 
 /* Addresses whose port-53 answers are read, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
  * Filled by the loader; an answer from anywhere else (a resolver the workload runs or
- * points itself at) is never read, so it cannot name an address. */
+ * points itself at) is never read. One from a trusted address in a network namespace
+ * the workload made itself is read, but names only connects made from that namespace
+ * (the record carries its cookie; agent/dns/resolved-names.ts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);

@@ -373,7 +373,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       resolvers.length === 0
         ? config.dnsResolvers !== undefined
           ? 'sensor.ebpf.dnsResolvers is empty'
-          : 'no DNS resolver to believe: /etc/resolv.conf lists none but loopback ones'
+          : 'no DNS resolver to believe: /etc/resolv.conf lists only addresses every network namespace has'
         : cgroupRoot === undefined
           ? 'no cgroup v2 hierarchy to attach the DNS program to'
           : !netAdmin
