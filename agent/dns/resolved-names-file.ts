@@ -3,6 +3,10 @@
  * an agent restart (a DaemonSet rollout) does not strip names from connects that reuse an
  * address resolved before it: those would be keyed by address and alert. The file lives
  * in the spool directory, which survives the agent's pod.
+ *
+ * Only valid within one boot of the node: cgroup ids and network namespace cookies count
+ * up from the start again after a reboot, so a saved answer could land on an unrelated
+ * container. The file carries the kernel's boot id, and one from another boot is ignored.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -10,6 +14,11 @@ import { replaceFile } from '../../lib/atomic-file.js';
 import type { ResolvedNameEntry } from './resolved-names.js';
 
 const VERSION = 1;
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+
+async function bootId(): Promise<string> {
+  return (await readFile(BOOT_ID_FILE, 'utf8')).trim();
+}
 
 export type LoadedNames =
   { readonly ok: true; readonly entries: ResolvedNameEntry[] } | { readonly ok: false; readonly error: string };
@@ -29,8 +38,10 @@ export async function loadResolvedNames(path: string): Promise<LoadedNames> {
   } catch (err) {
     return { ok: false, error: `not JSON: ${(err as Error).message}` };
   }
-  const d = doc as { version?: unknown; entries?: unknown };
+  const d = doc as { version?: unknown; bootId?: unknown; entries?: unknown };
   if (d?.version !== VERSION || !Array.isArray(d.entries)) return { ok: false, error: `not a version ${VERSION} file` };
+  // Not an error: the node rebooted since, and nothing saved then still applies.
+  if (d.bootId !== (await bootId())) return { ok: true, entries: [] };
   const entries: ResolvedNameEntry[] = [];
   for (const e of d.entries as Record<string, unknown>[]) {
     if (
@@ -50,5 +61,6 @@ export async function loadResolvedNames(path: string): Promise<LoadedNames> {
 export async function saveResolvedNames(path: string, entries: readonly ResolvedNameEntry[]): Promise<void> {
   // The spool directory is made by the gRPC transport; an agent that prints has none yet.
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await replaceFile(path, (fh) => fh.writeFile(JSON.stringify({ version: VERSION, entries })));
+  const doc = { version: VERSION, bootId: await bootId(), entries };
+  await replaceFile(path, (fh) => fh.writeFile(JSON.stringify(doc)));
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,8 @@ describe('resolved names file', () => {
 
   it('says why a file cannot be used instead of throwing', async () => {
     const path = file();
-    writeFileSync(path, '{"version":1,"entries":[{"cgroupId":"7"}]}');
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(path, JSON.stringify({ version: 1, bootId, entries: [{ cgroupId: '7' }] }));
     expect(await loadResolvedNames(path)).toEqual({
       ok: false,
       error: 'an entry lacks cgroupId, netns, address, name or expiresAtMs',
@@ -36,5 +37,12 @@ describe('resolved names file', () => {
     expect(await loadResolvedNames(path)).toEqual({ ok: false, error: 'not a version 1 file' });
     writeFileSync(path, 'garbage');
     expect(await loadResolvedNames(path)).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/) });
+  });
+
+  it('takes nothing saved in another boot of the node: cgroup ids and netns cookies start over', async () => {
+    const path = file();
+    const entry = { cgroupId: 7, netns: 1, address: '198.51.100.7', name: 'api.stripe.com', expiresAtMs: 1 };
+    writeFileSync(path, JSON.stringify({ version: 1, bootId: 'an-earlier-boot', entries: [entry] }));
+    expect(await loadResolvedNames(path)).toEqual({ ok: true, entries: [] });
   });
 });
