@@ -659,7 +659,8 @@ static __always_inline bool dns_budget_take(__u64 cgroup_id)
 		bpf_map_update_elem(&dns_budget, &cgroup_id, &fresh, BPF_ANY);
 		return true;
 	}
-	__u64 earned = (now - b->refill_ns) / DNS_NS_PER_ANSWER;
+	/* Another CPU may have moved refill_ns past this CPU's `now`: no underflow. */
+	__u64 earned = now > b->refill_ns ? (now - b->refill_ns) / DNS_NS_PER_ANSWER : 0;
 	if (earned) {
 		__u64 t = b->tokens + earned;
 		b->tokens = t > DNS_ANSWERS_BURST ? DNS_ANSWERS_BURST : t;
