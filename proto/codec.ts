@@ -63,18 +63,18 @@ export function ipFromBytes(b: Uint8Array): string {
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
-/** Raw bytes of a text address (4 for IPv4, 16 for IPv6); empty when not an address. */
 /**
  * A connect's dns_name as the contract allows it: empty, or a lower-case hostname
  * (labels of letters, digits, '-' and '_', at most 253 characters). The name becomes a
- * profile key, a policy glob's subject and an export annotation, so anything else is a
- * malformed envelope, not a name.
+ * profile key, a policy glob's subject and an export annotation, so anything else is
+ * dropped — the connect is kept, keyed by its address, which errs towards an alert.
  */
 export function isDnsName(name: string): boolean {
   return name === '' || DNS_NAME.test(name);
 }
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*$/;
 
+/** Raw bytes of a text address (4 for IPv4, 16 for IPv6); empty when not an address. */
 export function ipToBytes(ip: string): Uint8Array {
   const family = isIP(ip);
   if (family === 4) return Uint8Array.from(ip.split('.').map(Number));
@@ -304,9 +304,8 @@ export function eventFromWire(env: tripline.v1.IEnvelope): DecodeResult<Tripline
       const port = addr?.port ?? 0;
       if (port > 65535) return { ok: false, error: `${kind} port ${port} out of range` };
       if (kind === 'listen') return { ok: true, value: { ...header, kind, protocol, ip, port } };
-      const dnsName = env.connect!.dnsName ?? '';
-      if (!isDnsName(dnsName)) return { ok: false, error: 'connect dns_name is not a hostname' };
-      return { ok: true, value: { ...header, kind, protocol, ip, port, dnsName } };
+      const name = env.connect!.dnsName ?? '';
+      return { ok: true, value: { ...header, kind, protocol, ip, port, dnsName: isDnsName(name) ? name : '' } };
     }
   }
 }

@@ -95,17 +95,25 @@ struct {
 	__type(value, struct tl_dns);
 } dns_scratch SEC(".maps");
 
-/* Addresses whose port-53 answers are read, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
- * Filled by the loader; an answer from anywhere else (a resolver the workload runs or
- * points itself at) is never read. One from a trusted address in a network namespace
- * the workload made itself is read, but names only connects made from that namespace
- * (the record carries its cookie; agent/dns/resolved-names.ts). */
+/* Addresses whose port-53 answers are read, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * to TL_RESOLVER_REMOTE or TL_RESOLVER_LOCAL. Filled by the loader; an answer from
+ * anywhere else (a resolver the workload runs or points itself at) is never read. One
+ * from a trusted address in a network namespace the workload made itself is read, but
+ * names only connects made from that namespace (the record carries its cookie;
+ * agent/dns/resolved-names.ts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
 	__type(key, struct tl_addr);
 	__type(value, __u8);
 } dns_resolvers SEC(".maps");
+
+/* A resolver reached over the network: its answers never arrive on loopback, so one that
+ * does was sent from inside the namespace (IPV6_FREEBIND lets any process send from an
+ * address it does not have). TL_RESOLVER_LOCAL: a loopback resolver, listed on purpose. */
+#define TL_RESOLVER_REMOTE 1
+#define TL_RESOLVER_LOCAL 2
+#define LOOPBACK_IFINDEX 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -545,13 +553,13 @@ static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	key.proto = proto;
 	key.family = fam;
+	/* A DNS answer names this connect only if it reached the same network namespace. */
+	key.netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
 	if (bpf_map_lookup_elem(&seen_peers, &key))
 		return;
 	__u8 one = 1;
 	bpf_map_update_elem(&seen_peers, &key, &one, BPF_ANY);
-	/* A DNS answer names this connect only if it reached the same network namespace. */
-	__u64 netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
-	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0, netns);
+	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0, key.netns);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -660,11 +668,12 @@ static __always_inline bool dns_budget_take(__u64 cgroup_id)
 		return true;
 	}
 	/* Another CPU may have moved refill_ns past this CPU's `now`: no underflow. */
-	__u64 earned = now > b->refill_ns ? (now - b->refill_ns) / DNS_NS_PER_ANSWER : 0;
+	__u64 refill_ns = b->refill_ns;
+	__u64 earned = now > refill_ns ? (now - refill_ns) / DNS_NS_PER_ANSWER : 0;
 	if (earned) {
 		__u64 t = b->tokens + earned;
 		b->tokens = t > DNS_ANSWERS_BURST ? DNS_ANSWERS_BURST : t;
-		b->refill_ns += earned * DNS_NS_PER_ANSWER;
+		b->refill_ns = refill_ns + earned * DNS_NS_PER_ANSWER;
 	}
 	if (b->tokens == 0)
 		return false;
@@ -709,7 +718,8 @@ int tl_dns_answer(struct __sk_buff *skb)
 	}
 	if ((void *)(udp + 1) > data_end || udp->source != bpf_htons(DNS_PORT))
 		return 1;
-	if (!bpf_map_lookup_elem(&dns_resolvers, &from))
+	__u8 *resolver = bpf_map_lookup_elem(&dns_resolvers, &from);
+	if (!resolver || (*resolver != TL_RESOLVER_LOCAL && skb->ingress_ifindex == LOOPBACK_IFINDEX))
 		return 1;
 	__u32 udp_off = (void *)udp - data;
 	__u32 off = udp_off + sizeof(*udp);

@@ -127,6 +127,9 @@ struct tl_peer_key {
 	__u8 proto;
 	__u8 family;
 	__u8 addr[16];
+	/* The socket's network namespace: a connect from another namespace of the same
+	 * process is another observation (and may carry another name, or none). */
+	__u64 netns;
 };
 
 struct tl_cgroup_drop_key {

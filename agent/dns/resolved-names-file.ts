@@ -10,7 +10,9 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { isIP } from 'node:net';
 import { replaceFile } from '../../lib/atomic-file.js';
+import { isDnsName } from '../../proto/codec.js';
 import type { ResolvedNameEntry } from './resolved-names.js';
 
 const VERSION = 1;
@@ -48,11 +50,14 @@ export async function loadResolvedNames(path: string): Promise<LoadedNames> {
       Number.isSafeInteger(e?.cgroupId) &&
       Number.isSafeInteger(e.netns) &&
       typeof e.address === 'string' &&
+      isIP(e.address) !== 0 &&
       typeof e.name === 'string' &&
+      e.name !== '' &&
+      isDnsName(e.name) &&
       Number.isFinite(e.expiresAtMs)
     )
       entries.push(e as unknown as ResolvedNameEntry);
-    else return { ok: false, error: 'an entry lacks cgroupId, netns, address, name or expiresAtMs' };
+    else return { ok: false, error: 'an entry lacks cgroupId, netns, an address, a hostname or expiresAtMs' };
   }
   return { ok: true, entries };
 }

@@ -73,6 +73,9 @@ interface ContainerNames {
   touched: number;
 }
 
+/** TTLs beyond a day are held to a day: an address is re-answered long before that. */
+const MAX_TTL_MS = 86_400_000;
+
 export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
   const { maxAddressesPerContainer, maxAddresses, minRetentionMs } = opts;
   const byCgroup = new Map<number, ContainerNames>();
@@ -127,7 +130,7 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
     if (!c) byCgroup.set(cgroupId, (c = { byAddress: new Map(), touched: 0 }));
     c.touched = ++activity;
     for (const a of response.answers) {
-      const expiresAtMs = untilMs ?? nowMs + Math.max(a.ttlSeconds * 1000, minRetentionMs);
+      const expiresAtMs = untilMs ?? nowMs + Math.max(Math.min(a.ttlSeconds * 1000, MAX_TTL_MS), minRetentionMs);
       // Deleted and set again, so a renewed answer moves to the young end.
       if (c.byAddress.delete(a.address)) total--;
       else if (c.byAddress.size >= maxAddressesPerContainer) makeRoom(c, nowMs);
@@ -168,12 +171,15 @@ export function createResolvedNames(opts: ResolvedNamesOptions): ResolvedNames {
       return out;
     },
     restore(entries, nowMs) {
+      // A saved expiry further out than any answer could give (TTLs are capped at a day
+      // here) is a damaged or altered file: held to that cap.
+      const latest = nowMs + Math.max(minRetentionMs, MAX_TTL_MS);
       for (const e of entries) {
         if (e.expiresAtMs <= nowMs) continue;
         // Through the same path as an answer, so every bound holds for restored ones too,
         // with the saved expiry (the retention floor must not stretch it).
         const response = { name: e.name, answers: [{ address: e.address, ttlSeconds: 0 }] };
-        noteUntil(e.cgroupId, e.netns, response, nowMs, e.expiresAtMs);
+        noteUntil(e.cgroupId, e.netns, response, nowMs, Math.min(e.expiresAtMs, latest));
       }
     },
     get containers() {

@@ -193,11 +193,21 @@ export function createEnvelopeReader(): EnvelopeReader {
         const ip = hasAddress ? ipText(c.buf, ipStart, ipLength) : '';
         if (!ip) return fail(`${k} address is not 4 or 16 bytes`);
         if (num2 > 65535) return fail(`${k} port ${num2} out of range`);
-        if (k === 'connect' && !isDnsName(text)) return fail('connect dns_name is not a hostname');
         out.event =
           k === 'listen'
             ? { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 }
-            : { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2, dnsName: text };
+            : {
+                timeNs,
+                node,
+                seq,
+                container,
+                process,
+                kind: k,
+                protocol,
+                ip,
+                port: num2,
+                dnsName: isDnsName(text) ? text : '',
+              };
       }
     }
     out.ok = true;

@@ -19,8 +19,12 @@ export interface BpfObjectOptions {
    * container below it; undefined leaves them unloaded.
    */
   readonly cgroupRoot: string | undefined;
-  /** Resolver addresses whose answers the DNS program reads, as 16-byte keys (IPv4-mapped). */
-  readonly dnsResolvers: readonly Uint8Array[];
+  /**
+   * Resolvers whose answers the DNS program reads: 16-byte keys (IPv4-mapped), and
+   * whether the address is namespace-local (loopback), the only kind whose answers may
+   * arrive on the loopback interface.
+   */
+  readonly dnsResolvers: readonly { readonly key: Uint8Array; readonly local: boolean }[];
   readonly log: Logger;
 }
 
@@ -120,10 +124,12 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
       const resolvers = byName.get('dns_resolvers');
       if (!resolvers)
         throw new Error(`BPF object ${opts.path} has no map "dns_resolvers" (stale build? run npm run bpf)`);
-      const one = Uint8Array.of(1);
-      for (const key of opts.dnsResolvers) {
-        const r = lib.updateElem(lib.mapFd(resolvers), key, one, 0);
-        if (r < 0) throw new Error(`cannot add a DNS resolver to the kernel's list: ${describe(lib, r)}`);
+      // TL_RESOLVER_REMOTE / TL_RESOLVER_LOCAL in agent/bpf/tripline.bpf.c.
+      const remote = Uint8Array.of(1);
+      const local = Uint8Array.of(2);
+      for (const r of opts.dnsResolvers) {
+        const rc = lib.updateElem(lib.mapFd(resolvers), r.key, r.local ? local : remote, 0);
+        if (rc < 0) throw new Error(`cannot add a DNS resolver to the kernel's list: ${describe(lib, rc)}`);
       }
     }
 

@@ -285,7 +285,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             selfTgid: opts.selfTgid ?? process.pid,
             optionalPrograms: OPTIONAL_PROGRAMS,
             cgroupRoot,
-            dnsResolvers: dns.resolvers.map(resolverKey),
+            dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
             log,
           });
         try {
@@ -295,7 +295,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
           // Names are an enrichment: a kernel or a cgroup root that refuses the packet
           // program must not cost every other observation. Loaded again without it.
           const error = err instanceof Error ? err.message : String(err);
-          log.warn({ error, cgroupRoot: dns.cgroupRoot }, 'DNS answer program not loaded; starting without it');
+          log.warn({ err, cgroupRoot: dns.cgroupRoot }, 'DNS answer program not loaded; starting without it');
           blindSpots.push(`DNS names are not read (${error}): external peers are reported by address only`);
           object = load(undefined);
         }

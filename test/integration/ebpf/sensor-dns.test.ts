@@ -4,6 +4,7 @@
  * connect named; answers from a resolver the agent does not trust, and lookups made by
  * another container, name nothing.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,28 +97,41 @@ describe('DNS names', () => {
     expect(e.dnsName).toBe('api6.example.test');
   });
 
-  it('names nothing outside the network namespace an answer reached', async () => {
-    // A workload makes itself a namespace, gives it the trusted resolver's address, answers
-    // itself there, then connects from its real namespace: the answer must not name that.
-    const cg = sandbox!.container('containerd');
-    const dnsmasq =
-      `/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces ` +
-      `--listen-address=${CLUSTER_DNS} --port=53 --user=root --pid-file --log-facility=/dev/null ` +
-      `--host-record=api.example.test,${C2}`;
-    // Retries until the resolver is up, then connects inside the namespace (refused there).
-    const lookup = lookupAndConnect(CLUSTER_DNS, 'api.example.test', c2Port)
+  /** dnsmasq answering `api.example.test` with C2 on the trusted cluster address. */
+  const clusterDnsmasq =
+    `/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces ` +
+    `--listen-address=${CLUSTER_DNS} --port=53 --user=root --pid-file --log-facility=/dev/null ` +
+    `--host-record=api.example.test,${C2}`;
+  /** Looks the name up at the cluster address (retrying until the resolver is up), then connects (refused is fine). */
+  const lookupWhenUp = (): string =>
+    lookupAndConnect(CLUSTER_DNS, 'api.example.test', c2Port)
       .replace(
         "r.resolve4('api.example.test')",
         "(async()=>{for(let i=0;;i++){try{return await r.resolve4('api.example.test')}catch(e){if(i>50)throw e;await new Promise(s=>setTimeout(s,100))}}})()",
       )
       .replace("c.on('error',bad)", "c.on('error',ok)");
-    const inside = await cg.run('unshare', [
-      '--net',
-      'sh',
-      '-c',
-      `ip link set lo up && ip addr add ${CLUSTER_DNS}/32 dev lo || exit 1; ${dnsmasq} & dns=$!; ` +
-        `${NODE} -e ${JSON.stringify(lookup)}; s=$?; kill $dns; wait $dns; exit $s`,
-    ]);
+
+  it('names nothing outside the network namespace an answer reached', async () => {
+    // The client runs in a namespace of its own, reaching a resolver namespace over a veth
+    // pair (as a pod reaches the cluster DNS): answers arrive on a real interface and name
+    // its connects there. The same container's connect from its real namespace: no name.
+    const cg = sandbox!.container('containerd');
+    const script = [
+      'set -e',
+      'ip link set lo up',
+      'unshare --net sleep 60 & rns=$!',
+      // Waits for the resolver namespace to exist (an event, polled).
+      'while [ "$(readlink /proc/$rns/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done',
+      'ip link add tlv0 type veth peer name tlv1 netns $rns',
+      'ip addr add 10.200.0.2/24 dev tlv0 && ip link set tlv0 up',
+      `nsenter --net=/proc/$rns/ns/net sh -c 'ip link set lo up && ip link set tlv1 up && ip addr add 10.200.0.1/24 dev tlv1 && ip addr add ${CLUSTER_DNS}/32 dev tlv1'`,
+      `ip route add ${CLUSTER_DNS}/32 via 10.200.0.1`,
+      `nsenter --net=/proc/$rns/ns/net ${clusterDnsmasq} & dns=$!`,
+      `s=0; ${NODE} -e ${JSON.stringify(lookupWhenUp())} || s=$?`,
+      'kill $dns $rns; wait $dns $rns 2>/dev/null || true',
+      'exit $s',
+    ].join('\n');
+    const inside = await cg.run('unshare', ['--net', 'sh', '-c', script]);
     expect(inside.stderr).toBe('');
     expect(inside.code).toBe(0);
     const answered = await harness!.waitForEvent(cg.id, 'connect', (e) => e.ip === C2 && e.dnsName !== '');
@@ -131,6 +145,23 @@ describe('DNS names', () => {
       (e) => e.ip === C2 && e.port === c2Port && e.dnsName === '',
     );
     expect(outside.process.pid).not.toBe(answered.process.pid);
+  });
+
+  it('refuses answers of a network resolver that arrive on loopback (sent from inside the namespace)', async () => {
+    // The workload gives its own loopback the resolver's address and answers itself, as
+    // IPV6_FREEBIND or NET_ADMIN in its namespace would let it: nothing may be named.
+    const cg = sandbox!.container('containerd');
+    const inside = await cg.run('unshare', [
+      '--net',
+      'sh',
+      '-c',
+      `ip link set lo up && ip addr add ${CLUSTER_DNS}/32 dev lo || exit 1; ${clusterDnsmasq} & dns=$!; ` +
+        `${NODE} -e ${JSON.stringify(lookupWhenUp())}; s=$?; kill $dns; wait $dns; exit $s`,
+    ]);
+    expect(inside.stderr).toBe('');
+    expect(inside.code).toBe(0);
+    const e = await harness!.waitForEvent(cg.id, 'connect', (x) => x.ip === C2 && x.port === c2Port);
+    expect(e.dnsName).toBe('');
   });
 
   it("copies only answers that can name something, at most at a container's rate", async () => {
@@ -158,6 +189,10 @@ describe('DNS names', () => {
     });
     expect((await count('named')) - named).toBeLessThan(1000);
     expect(await count('rcode')).toBe(0);
+    // Lost answers leave connects keyed by address: they must not mark the profile
+    // partial (booked as connect drops of the container, that would keep it learning).
+    const drops = harness!.sensor.takeDrops().byCgroup.get(cg.id) ?? [];
+    expect(drops.filter((d) => d.kind === 'connect')).toEqual([]);
   });
 
   it('keeps names across an agent restart, for clients that reuse a resolved address', async () => {
@@ -181,6 +216,28 @@ describe('DNS names', () => {
       expect(e.dnsName).toBe('api.example.test');
     } finally {
       await second?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a connect from each network namespace of one process', async () => {
+    // Else a connect from a namespace of its own (named after an answer forged there)
+    // would hide, in the per-process peer cache, the real connect to the same peer.
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-two-ns-'));
+    try {
+      const bin = join(dir, 'connect-two-namespaces');
+      execFileSync('clang', ['-O2', '-o', bin, join(import.meta.dirname, 'fixtures', 'connect-two-namespaces.c')]);
+      const cg = sandbox!.container('containerd');
+      const r = await cg.run(bin, [C2, String(c2Port)]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      await waitFor(
+        () => harness!.of(cg.id, 'connect').filter((e) => e.ip === C2 && e.port === c2Port).length === 2 || undefined,
+        {
+          what: 'a connect event from each namespace',
+        },
+      );
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -31,8 +31,11 @@ describe('resolved names file', () => {
     writeFileSync(path, JSON.stringify({ version: 1, bootId, entries: [{ cgroupId: '7' }] }));
     expect(await loadResolvedNames(path)).toEqual({
       ok: false,
-      error: 'an entry lacks cgroupId, netns, address, name or expiresAtMs',
+      error: 'an entry lacks cgroupId, netns, an address, a hostname or expiresAtMs',
     });
+    const bad = { cgroupId: 7, netns: 1, address: '198.51.100.7', name: 'a/b', expiresAtMs: 1 };
+    writeFileSync(path, JSON.stringify({ version: 1, bootId, entries: [bad] }));
+    expect(await loadResolvedNames(path)).toMatchObject({ ok: false });
     writeFileSync(path, '{"version":2,"entries":[]}');
     expect(await loadResolvedNames(path)).toEqual({ ok: false, error: 'not a version 1 file' });
     writeFileSync(path, 'garbage');
