@@ -33,6 +33,11 @@ function portOf(key: string): { protocol: 'TCP' | 'UDP'; port: number } | undefi
 }
 
 const PREFIX_LENGTH = /^\d{1,3}$/;
+/** Every public address: what a named (external) peer may be at. */
+const INTERNET = [
+  { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] } },
+  { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+];
 // Labels of letters, digits, `-` and `_`, or `*` where the collector generalised one.
 const DNS_NAME = /^[\w*-]+(\.[\w*-]+)*$/;
 
@@ -60,10 +65,12 @@ function cidrOf(peer: string): string | undefined {
  * labels, so peers are allowed by namespace). A NetworkPolicy cannot name a DNS peer (it
  * has no names, and the peer's addresses rotate), yet leaving it out would block calls the
  * workload makes every day once the policy is applied. So each learned name's port and
- * protocol is allowed to any destination (a rule with `ports` and no `to`, one per distinct
- * port), the closest a NetworkPolicy gets — it widens that port to every address — and the
- * names are listed in the annotation `tripline.io/egress-by-name` for a policy engine that
- * has names (e.g. toFQDNs) or a person to narrow it. `podLabels` selects the workload's pods.
+ * protocol is allowed to the internet (every address outside the private ranges, one rule
+ * per distinct port), the closest a NetworkPolicy gets — it widens that port to every
+ * public address, but not to the cluster's pods or other private networks, where it would
+ * open lateral movement — and the names are listed in the annotation
+ * `tripline.io/egress-by-name` for a policy engine that has names (e.g. toFQDNs) or a
+ * person to narrow it. `podLabels` selects the workload's pods.
  */
 export function networkPolicy(
   p: ProfileSnapshot,
@@ -103,7 +110,7 @@ export function networkPolicy(
     byName.push(item.key);
     if (anyDestinationPorts.has(portKey)) continue;
     anyDestinationPorts.add(portKey);
-    egress.push({ ports: [port] });
+    egress.push({ to: INTERNET, ports: [port] });
   }
   return {
     apiVersion: 'networking.k8s.io/v1',

@@ -188,13 +188,19 @@ describe('collector HTTP API', () => {
         to: [{ ipBlock: { cidr: '127.0.0.99/32' } }],
         ports: [{ protocol: 'TCP', port: 443 }],
       },
-      // A NetworkPolicy has no names: a peer learned by name keeps its port open to any
-      // destination, and is handed over by name.
-      { ports: [{ protocol: 'TCP', port: 443 }] },
+      // A NetworkPolicy has no names: a peer learned by name keeps its port open to the
+      // internet (not to private networks), and is handed over by name.
+      { to: INTERNET, ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
     expect(np.metadata.annotations['tripline.io/egress-by-name']).toBe('api.stripe.com:tcp/443');
   });
 });
+
+/** What exports.ts allows for a peer known only by name: public addresses. */
+const INTERNET = [
+  { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] } },
+  { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+];
 
 describe('networkPolicy', () => {
   const egress = (...keys: string[]): ProfileSnapshot => {
@@ -211,20 +217,21 @@ describe('networkPolicy', () => {
     return np;
   };
 
-  it('allows the port of a peer learned by name to any destination, however the name looks', () => {
+  it('allows the port of a peer learned by name to the internet, however the name looks', () => {
     const np = exported(
       egress('cafe.de:tcp/443', 'api.stripe.com:tcp/443', 'bad.cafe:udp/853', '*.cdn.example.com:tcp/80'),
     );
     expect(np.spec.policyTypes).toContain('Egress');
     expect(np.spec.egress).toEqual([
-      { ports: [{ protocol: 'TCP', port: 443 }] },
-      { ports: [{ protocol: 'UDP', port: 853 }] },
-      { ports: [{ protocol: 'TCP', port: 80 }] },
+      { to: INTERNET, ports: [{ protocol: 'TCP', port: 443 }] },
+      { to: INTERNET, ports: [{ protocol: 'UDP', port: 853 }] },
+      { to: INTERNET, ports: [{ protocol: 'TCP', port: 80 }] },
     ]);
     expect(np.metadata.annotations['tripline.io/egress-by-name']).toBe(
       'cafe.de:tcp/443,api.stripe.com:tcp/443,bad.cafe:udp/853,*.cdn.example.com:tcp/80',
     );
-    expect(JSON.stringify(np)).not.toContain('ipBlock');
+    // Never an opening towards the cluster's own (private) addresses.
+    expect(JSON.stringify(np.spec.egress)).not.toContain('namespaceSelector');
   });
 
   it('keeps addresses and networks as ipBlocks and workloads as namespace selectors', () => {
