@@ -161,23 +161,17 @@ function readEvidence(e: FieldReader, workload: WorkloadRef, problems: string[])
         resolved: e.boolean('resolved'),
       };
     case 'listen':
-      return {
+    case 'connect': {
+      const socket = {
         ...header,
-        kind,
         protocol: e.oneOf('protocol', ['tcp', 'udp'] as const),
         ip: e.string('ip'),
         port: e.integer('port', 0, 65535),
       };
-    case 'connect':
-      return {
-        ...header,
-        kind,
-        protocol: e.oneOf('protocol', ['tcp', 'udp'] as const),
-        ip: e.string('ip'),
-        port: e.integer('port', 0, 65535),
-        // Absent from incidents written before connects carried names (dead letters).
-        dnsName: e.raw('dnsName') === undefined ? '' : e.string('dnsName'),
-      };
+      if (kind === 'listen') return { ...socket, kind };
+      // Absent from incidents written before connects carried names (dead letters).
+      return { ...socket, kind, dnsName: e.raw('dnsName') === undefined ? '' : e.string('dnsName') };
+    }
   }
 }
 
