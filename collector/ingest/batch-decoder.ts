@@ -32,6 +32,8 @@ export interface DecodedBatch {
   readonly rejected: number;
   /** Why the first refused envelope was invalid (for a log line, not per envelope). */
   readonly firstRejection: string | undefined;
+  /** Connects whose dns_name was no hostname: kept, keyed by address, the name dropped. */
+  readonly droppedNames: number;
   readonly report: AgentReport | undefined;
   /** Node the batch names: the report's, else the first envelope's; '' if neither. */
   readonly node: string;
@@ -91,6 +93,7 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
     const perKind = [0, 0, 0, 0, 0];
     let rejected = 0;
     let firstRejection: string | undefined;
+    let droppedNames = 0;
     while (c.pos < c.end) {
       const tag = c.uint32();
       switch (tag >>> 3) {
@@ -113,6 +116,7 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
           if (r.ok) {
             events.push(r.event);
             perKind[r.kindIndex]!++;
+            if (r.nameDropped) droppedNames++;
           } else {
             rejected++;
             firstRejection ??= `envelope ${count - 1}: ${r.error}`;
@@ -162,6 +166,9 @@ export function createBatchDecoder(maxEnvelopes: number): BatchDecoder {
         ? undefined
         : reportFromWire(tripline.v1.AgentReport.decode(new NumberReader(bytes.subarray(reportStart, reportEnd))));
     const node = report?.node || header.node || (events.length > 0 ? events[0]!.node : '');
-    return { ok: true, batch: { batchId, agentRunId, events, perKind, rejected, firstRejection, report, node } };
+    return {
+      ok: true,
+      batch: { batchId, agentRunId, events, perKind, rejected, firstRejection, droppedNames, report, node },
+    };
   }
 }

@@ -17,6 +17,8 @@ export interface EnvelopeOutcome {
   kindIndex: number;
   /** Why the envelope is invalid, when not ok. */
   error: string;
+  /** A connect's dns_name was no hostname and was dropped (the connect is kept). */
+  nameDropped: boolean;
 }
 
 /** The fields an EventBatch shares with its envelopes (ingest.proto, fields 5 and 6). */
@@ -54,7 +56,13 @@ interface KnownContainer {
 
 export function createEnvelopeReader(): EnvelopeReader {
   const containers = new Map<number, KnownContainer>();
-  const out: EnvelopeOutcome = { ok: false, event: undefined as unknown as TriplineEvent, kindIndex: 0, error: '' };
+  const out: EnvelopeOutcome = {
+    ok: false,
+    event: undefined as unknown as TriplineEvent,
+    kindIndex: 0,
+    error: '',
+    nameDropped: false,
+  };
 
   // Payload fields of the envelope being read (the last payload on the wire wins).
   let flagA = false;
@@ -76,6 +84,7 @@ export function createEnvelopeReader(): EnvelopeReader {
   }
 
   function read(c: WireCursor, stop: number, header: BatchHeader): EnvelopeOutcome {
+    out.nameDropped = false;
     const outerEnd = c.end;
     c.end = stop;
     let timeNs = 0;
@@ -193,21 +202,14 @@ export function createEnvelopeReader(): EnvelopeReader {
         const ip = hasAddress ? ipText(c.buf, ipStart, ipLength) : '';
         if (!ip) return fail(`${k} address is not 4 or 16 bytes`);
         if (num2 > 65535) return fail(`${k} port ${num2} out of range`);
-        out.event =
-          k === 'listen'
-            ? { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 }
-            : {
-                timeNs,
-                node,
-                seq,
-                container,
-                process,
-                kind: k,
-                protocol,
-                ip,
-                port: num2,
-                dnsName: isDnsName(text) ? text : '',
-              };
+        if (k === 'listen') {
+          out.event = { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2 };
+        } else {
+          // A name that is no hostname is dropped and counted; the connect is kept.
+          out.nameDropped = !isDnsName(text);
+          const dnsName = out.nameDropped ? '' : text;
+          out.event = { timeNs, node, seq, container, process, kind: k, protocol, ip, port: num2, dnsName };
+        }
       }
     }
     out.ok = true;

@@ -22,6 +22,7 @@ export interface IngestMetrics {
   readonly batches: Counter<never>;
   readonly envelopes: Counter<'kind'>;
   readonly rejected: Counter<'reason'>;
+  readonly droppedNames: Counter<never>;
   readonly streams: Gauge<never>;
   readonly applySeconds: Histogram<never>;
   readonly batchBytes: Histogram<never>;
@@ -44,6 +45,11 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
       name: 'tripline_collector_ingest_rejected_total',
       help: 'Streams, batches (or, for invalid_envelope, envelopes) refused, by reason.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    droppedNames: new Counter({
+      name: 'tripline_collector_ingest_dns_names_dropped_total',
+      help: 'Connects whose DNS name was no hostname: the connect was kept, keyed by its address.',
       registers: [registry],
     }),
     streams: new Gauge({

@@ -158,6 +158,7 @@ export function openIngestStream(call: IngestCall, ctx: IngestStreamContext): In
     lastBatchId = batch.batchId;
     noteSource(batch);
     if (batch.rejected > 0) noteInvalid(batch);
+    if (batch.droppedNames > 0) metrics.droppedNames.inc(batch.droppedNames);
     if (batch.report) {
       try {
         intake.applyReport(batch.report, source);

@@ -39,6 +39,18 @@ function agent(...args: Parameters<typeof connectAgent>): AgentStream {
 }
 
 describe('ingest server', () => {
+  it('keeps a connect whose DNS name is no hostname, without the name, and counts it', async () => {
+    const run = await ingest();
+    const a = agent(run.port);
+    const bad = eventToWire(sampleEvent(4));
+    bad.connect = { ...bad.connect, dnsName: 'Not/A,Name' };
+    a.send({ batchId: 1, agentRunId: 'run-1', envelopes: [bad] });
+    const [ack] = await a.acked(1);
+    expect([ack!.accepted, ack!.rejected]).toEqual([1, 0]);
+    expect(run.intake.applied[0]!.events[0]).toMatchObject({ kind: 'connect', ip: '10.0.0.7', dnsName: '' });
+    expect(await run.metric('tripline_collector_ingest_dns_names_dropped_total')).toBe(1);
+  });
+
   it('applies valid batches in order and acks each with its counts', async () => {
     const run = await ingest();
     const a = agent(run.port);

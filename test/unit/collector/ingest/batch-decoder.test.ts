@@ -21,10 +21,13 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
   const perKind = [0, 0, 0, 0, 0];
   let rejected = 0;
   let firstRejection: string | undefined;
+  let droppedNames = 0;
   eventsFromBatch(wire).forEach((r, i) => {
     if (r.ok) {
       events.push(r.value);
       perKind[kinds.indexOf(r.value.kind)]!++;
+      const sent = wire.envelopes[i]!.connect?.dnsName ?? '';
+      if (r.value.kind === 'connect' && sent !== r.value.dnsName) droppedNames++;
     } else {
       rejected++;
       firstRejection ??= `envelope ${i}: ${r.error}`;
@@ -41,6 +44,7 @@ function reference(bytes: Buffer, max: number): BatchDecodeResult {
       perKind,
       rejected,
       firstRejection,
+      droppedNames,
       report,
       node,
     },
@@ -124,6 +128,7 @@ describe('batch decoder', () => {
     });
     const { ours, ref } = compare(bytes);
     expect(ours.ok && ours.batch.rejected).toBe(12);
+    expect(ours.ok && ours.batch.droppedNames).toBe(6);
     // A name that is no hostname is dropped, the connect kept (keyed by address).
     const names = ours.ok
       ? ours.batch.events.flatMap((e) => (e.kind === 'connect' && e.ip === '203.0.113.9' ? [e.dnsName] : []))
