@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only)
 /*
- * Tripline's kernel side: tracepoint programs only (kprobes, fentry and BPF-LSM are not
- * available on every kernel), CO-RE against the running kernel's BTF. Every observation
+ * Tripline's kernel side: tracepoint programs (kprobes, fentry and BPF-LSM are not
+ * available on every kernel), and optional cgroup programs at the cgroup root that read
+ * DNS answers; CO-RE against the running kernel's BTF. Every observation
  * is a fixed-size record in one ring buffer; a failed reserve is counted per kind and per
  * cgroup so userspace can report the gap instead of learning a profile blind.
  */
@@ -107,6 +108,17 @@ struct {
 	__type(key, struct tl_addr);
 	__type(value, __u8);
 } dns_resolvers SEC(".maps");
+
+/* The network namespace cookie of each UDP socket, recorded when the socket is created,
+ * for kernels whose cgroup_skb programs cannot call bpf_get_netns_cookie (it came to them
+ * in 2025). Freed with the socket. A socket created before the agent started has none,
+ * and the answers it receives name nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} sock_netns SEC(".maps");
 
 /* A resolver reached over the network: its answers never arrive on loopback, so one that
  * does was sent from inside the namespace (IPV6_FREEBIND lets any process send from an
@@ -681,13 +693,29 @@ static __always_inline bool dns_budget_take(__u64 cgroup_id)
 	return true;
 }
 
+/* The network namespace of the socket receiving skb, 0 when unknown. from_helper is a
+ * constant after inlining: each program keeps only its own branch, so the kernel that
+ * refuses one program's helper never sees it in the other. */
+static __always_inline __u64 receiver_netns(struct __sk_buff *skb, bool from_helper)
+{
+	if (from_helper)
+		return bpf_get_netns_cookie(skb);
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	__u64 *netns = bpf_sk_storage_get(&sock_netns, sk, 0, 0);
+	return netns ? *netns : 0;
+}
+
 /* Copies the UDP payload of a DNS response from a trusted resolver into the ring buffer,
  * for userspace to parse: the answers name the addresses a later connect goes to. The
  * cgroup hook sees every socket's traffic whatever its network namespace, and runs for
  * every received packet, so everything but port-53 UDP from a resolver returns at once.
  * Observation only: the verdict is always 1 (deliver). */
-SEC("cgroup_skb/ingress")
-int tl_dns_answer(struct __sk_buff *skb)
+static __always_inline int dns_answer(struct __sk_buff *skb, bool netns_from_helper)
 {
 	/* Headers are read in place (direct packet access), not copied with
 	 * bpf_skb_load_bytes: this runs for every packet, and the socket layer has already
@@ -755,7 +783,9 @@ int tl_dns_answer(struct __sk_buff *skb)
 	if (len < 12 || bpf_skb_load_bytes(skb, off, d->payload, len))
 		return 1;
 	d->payload_len = len;
-	d->netns = bpf_get_netns_cookie(skb);
+	/* 0 (a socket older than the agent, on the sock_netns path): sent all the same, so
+	 * userspace counts what it cannot attribute. */
+	d->netns = receiver_netns(skb, netns_from_helper);
 	d->h.time_ns = bpf_ktime_get_ns();
 	d->h.cgroup_id = cgroup_id;
 	d->h.kind = TL_KIND_DNS;
@@ -763,5 +793,33 @@ int tl_dns_answer(struct __sk_buff *skb)
 	__builtin_memset(d->h.comm, 0, sizeof(d->h.comm));
 	if (bpf_ringbuf_output(&events, d, TL_DNS_FIXED + len, 0))
 		count_drop(TL_KIND_DNS, cgroup_id);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int tl_dns_answer(struct __sk_buff *skb)
+{
+	return dns_answer(skb, true);
+}
+
+/* For kernels without bpf_get_netns_cookie in cgroup_skb programs: loaded instead of
+ * tl_dns_answer, with tl_sock_netns. */
+SEC("cgroup_skb/ingress")
+int tl_dns_by_sock(struct __sk_buff *skb)
+{
+	return dns_answer(skb, false);
+}
+
+/* Records a new UDP socket's network namespace for tl_dns_by_sock. Runs in the process
+ * creating the socket, so the namespace is the one its answers will reach. Always
+ * allows the socket (1): observation only. */
+SEC("cgroup/sock_create")
+int tl_sock_netns(struct bpf_sock *sk)
+{
+	if (sk->protocol != IPPROTO_UDP)
+		return 1;
+	__u64 *netns = bpf_sk_storage_get(&sock_netns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (netns)
+		*netns = bpf_get_netns_cookie(sk);
 	return 1;
 }

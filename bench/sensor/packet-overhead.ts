@@ -7,18 +7,22 @@
  * shown for scale. Then, with the kernel's BPF statistics on for one more run, the
  * program's own time per packet (run_time_ns / run_cnt, which includes the statistics'
  * two clock reads: an upper bound) — steadier than the difference of two noisy totals.
+ * The same for the variant older kernels load (namespace recorded per UDP socket at its
+ * creation): its packet program per packet, its sock_create program per socket, and
+ * socket creation timed with and without it.
  * Prints {"bench":"sensor-packet-overhead",...}.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../lib/logger.js';
 import { Problems } from '../../lib/config-problems.js';
-import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
+import { createEbpfSensor, type DnsNamespaceSource } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { parseEbpfSensorConfig } from '../../agent/sensors/ebpf/ebpf-sensor-config.js';
 import { buildNativeTools } from './native.js';
 
 const DATAGRAMS = Number(process.env.BENCH_DATAGRAMS ?? 300_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 100_000);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,25 +43,36 @@ interface ProgInfo {
   readonly run_cnt?: number;
 }
 
-/** The packet program's own kernel time per run, from kernel.bpf_stats_enabled (restored after). */
-async function programNsPerPacket(run: () => number): Promise<{ nsPerRun: number; runsPerDatagram: number }> {
+/**
+ * Programs' own kernel time per run, from kernel.bpf_stats_enabled (restored after), with
+ * the sensor reading namespaces from `source`: each load runs, then its program's
+ * statistics are read.
+ */
+async function programNsPerRun(
+  source: DnsNamespaceSource,
+  loads: readonly { program: string; run: () => number; count: number }[],
+): Promise<Record<string, { nsPerRun: number; runsPerLoadItem: number }>> {
   const knob = '/proc/sys/kernel/bpf_stats_enabled';
   const was = readFileSync(knob, 'utf8').trim();
   writeFileSync(knob, '1');
-  const sensor = createEbpfSensor({ config: config(true), log: silentLogger() });
+  const sensor = createEbpfSensor({ config: config(true), log: silentLogger(), dnsNamespaceSource: source });
+  const out: Record<string, { nsPerRun: number; runsPerLoadItem: number }> = {};
   try {
     await sensor.start(() => {});
-    run();
-    // One program prints as an object, several as an array.
-    const shown = JSON.parse(
-      execFileSync('bpftool', ['--json', 'prog', 'show', 'name', 'tl_dns_answer'], { encoding: 'utf8' }),
-    ) as ProgInfo | ProgInfo[];
-    const info = Array.isArray(shown) ? shown[0] : shown;
-    const runs = info?.run_cnt ?? 0;
-    return {
-      nsPerRun: runs > 0 ? Number(((info!.run_time_ns ?? 0) / runs).toFixed(1)) : NaN,
-      runsPerDatagram: Number((runs / DATAGRAMS).toFixed(3)),
-    };
+    for (const load of loads) {
+      load.run();
+      // One program prints as an object, several as an array.
+      const shown = JSON.parse(
+        execFileSync('bpftool', ['--json', 'prog', 'show', 'name', load.program], { encoding: 'utf8' }),
+      ) as ProgInfo | ProgInfo[];
+      const info = Array.isArray(shown) ? shown[0] : shown;
+      const runs = info?.run_cnt ?? 0;
+      out[load.program] = {
+        nsPerRun: runs > 0 ? Number(((info!.run_time_ns ?? 0) / runs).toFixed(1)) : NaN,
+        runsPerLoadItem: Number((runs / load.count).toFixed(3)),
+      };
+    }
+    return out;
   } finally {
     await sensor.stop();
     writeFileSync(knob, was);
@@ -84,7 +99,29 @@ try {
       }
     }
   }
-  const own = await programNsPerPacket(run);
+  // Kernels without the namespace helper in packet programs: a sock_create program
+  // records each UDP socket's namespace. Socket creation timed with it and without (the
+  // helper source loads everything else alike).
+  const socketLoop = tools.path('udp-socket-loop');
+  const createSockets = (): number => Number(execFileSync(socketLoop, [String(SOCKETS)], { encoding: 'utf8' }).trim());
+  createSockets();
+  const sockets = { helper: [] as number[], socket: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const source of ['helper', 'socket'] as const) {
+      const sensor = createEbpfSensor({ config: config(true), log: silentLogger(), dnsNamespaceSource: source });
+      await sensor.start(() => {});
+      try {
+        sockets[source].push(createSockets());
+      } finally {
+        await sensor.stop();
+      }
+    }
+  }
+  const own = (await programNsPerRun('helper', [{ program: 'tl_dns_answer', run, count: DATAGRAMS }])).tl_dns_answer!;
+  const bySocket = await programNsPerRun('socket', [
+    { program: 'tl_dns_by_sock', run, count: DATAGRAMS },
+    { program: 'tl_sock_netns', run: createSockets, count: SOCKETS },
+  ]);
   const med = (k: keyof typeof sides) => median(sides[k]);
   const min = (k: keyof typeof sides) => Math.min(...sides[k]);
   console.log(
@@ -98,7 +135,17 @@ try {
       packetProgramRatio: Number((med('withPacketProgram') / med('tracepoints')).toFixed(3)),
       packetProgramRatioOfMinimums: Number((min('withPacketProgram') / min('tracepoints')).toFixed(3)),
       programOwnNsPerPacket: own.nsPerRun,
-      programRunsPerDatagram: own.runsPerDatagram,
+      programRunsPerDatagram: own.runsPerLoadItem,
+      socketSource: {
+        programOwnNsPerPacket: bySocket.tl_dns_by_sock!.nsPerRun,
+        programRunsPerDatagram: bySocket.tl_dns_by_sock!.runsPerLoadItem,
+        sockCreateProgramOwnNsPerSocket: bySocket.tl_sock_netns!.nsPerRun,
+        sockCreateRunsPerSocket: bySocket.tl_sock_netns!.runsPerLoadItem,
+        helperSourceNsPerSocket: median(sockets.helper),
+        socketSourceNsPerSocket: median(sockets.socket),
+        socketCreationRatio: Number((median(sockets.socket) / median(sockets.helper)).toFixed(3)),
+        samples: sockets,
+      },
       samples: sides,
     }),
   );

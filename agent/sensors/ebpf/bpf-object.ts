@@ -19,6 +19,8 @@ export interface BpfObjectOptions {
    * container below it; undefined leaves them unloaded.
    */
   readonly cgroupRoot: string | undefined;
+  /** The cgroup programs to load and attach there; the object's others stay unloaded. */
+  readonly cgroupPrograms: ReadonlySet<string>;
   /**
    * Resolvers whose answers the DNS program reads: 16-byte keys (IPv4-mapped), and
    * whether the address is namespace-local (loopback), the only kind whose answers may
@@ -108,10 +110,11 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
     new DataView(initial).setUint32(0, opts.selfTgid, true);
 
     const isCgroupProgram = (p: Handle): boolean => lib.programSection(p).startsWith('cgroup');
-    if (opts.cgroupRoot === undefined) {
-      for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p))
-        if (isCgroupProgram(p)) lib.programSetAutoload(p, false);
-    }
+    // Alternatives for different kernels live in one object: a program the kernel would
+    // refuse must not even be loaded, or the whole object fails.
+    for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p))
+      if (isCgroupProgram(p) && (opts.cgroupRoot === undefined || !opts.cgroupPrograms.has(lib.programName(p))))
+        lib.programSetAutoload(p, false);
 
     const rc = lib.load(obj);
     if (rc < 0) {
@@ -143,7 +146,7 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
       for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
         const name = lib.programName(p);
         const cgroupProgram = isCgroupProgram(p);
-        if (cgroupProgram && cgroupFd < 0) continue;
+        if (cgroupProgram && (cgroupFd < 0 || !opts.cgroupPrograms.has(name))) continue;
         const link = cgroupProgram ? lib.attachCgroup(p, cgroupFd) : lib.attach(p);
         if (link) {
           links.push(link);

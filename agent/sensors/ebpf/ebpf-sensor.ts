@@ -50,7 +50,26 @@ export interface EbpfSensorOptions {
   readonly cgroupRoot?: string;
   /** Where retained DNS answers are kept across restarts (agent/dns/resolved-names-file.ts); none when omitted. */
   readonly dnsStateFile?: string;
+  /**
+   * How the DNS program learns which network namespace an answer reached: 'helper' asks
+   * the kernel in the packet program (bpf_get_netns_cookie, which cgroup_skb programs
+   * may call from 2025 on), 'socket' records each UDP socket's namespace when it is
+   * created. Default: 'helper' when this kernel offers it.
+   */
+  readonly dnsNamespaceSource?: DnsNamespaceSource;
 }
+
+export type DnsNamespaceSource = 'helper' | 'socket';
+
+/** The cgroup programs each source needs (agent/bpf/tripline.bpf.c). */
+const DNS_PROGRAMS: Readonly<Record<DnsNamespaceSource, ReadonlySet<string>>> = {
+  helper: new Set(['tl_dns_answer']),
+  socket: new Set(['tl_dns_by_sock', 'tl_sock_netns']),
+};
+const NO_PROGRAMS: ReadonlySet<string> = new Set();
+// From the kernel's uapi bpf.h.
+const BPF_PROG_TYPE_CGROUP_SKB = 8;
+const BPF_FUNC_GET_NETNS_COOKIE = 122;
 
 export interface EbpfSensorStats {
   /** Records decoded since start, per kind (syscalls: one per newly used syscall number). */
@@ -207,7 +226,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         const processes = createProcessView();
         const build = createEventBuilder(processes, BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint());
         const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
-        const dns = dnsSetup(canLoadPacketPrograms(effectiveCapabilities()));
+        const dns = dnsSetup(lib, canLoadPacketPrograms(effectiveCapabilities()));
         const names = createResolvedNames({
           maxAddressesPerContainer: DNS_ADDRESSES_PER_CONTAINER,
           maxAddresses: DNS_ADDRESSES,
@@ -254,6 +273,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             case 'dns': {
               // A cut message may have lost answers past the cut: none of it is used.
               if (r.cut) return metrics.dnsAnswer('cut');
+              // A socket older than the agent (socket source): no namespace to bind names to.
+              if (r.netns === 0) return metrics.dnsAnswer('no_namespace');
               const parsed = parseDnsResponse(r.payload);
               if (parsed.ok) names.note(r.hdr.cgroupId, r.netns, parsed.response, Date.now());
               metrics.dnsAnswer(parsed.ok ? 'named' : parsed.error);
@@ -285,6 +306,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             selfTgid: opts.selfTgid ?? process.pid,
             optionalPrograms: OPTIONAL_PROGRAMS,
             cgroupRoot,
+            cgroupPrograms: dns.programs,
             dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
             log,
           });
@@ -361,11 +383,18 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
   /** Saved at teardown when a state file is configured. */
   let resolvedNames: ResolvedNames | undefined;
 
-  /** Where the DNS program attaches and whom it believes; no cgroup root = not loaded, said as a blind spot. */
-  function dnsSetup(netAdmin: boolean): { cgroupRoot: string | undefined; resolvers: string[] } {
+  /**
+   * Where the DNS programs attach, which of them and whom they believe; no cgroup root =
+   * not loaded, said as a blind spot.
+   */
+  function dnsSetup(
+    lib: Libbpf,
+    netAdmin: boolean,
+  ): { cgroupRoot: string | undefined; programs: ReadonlySet<string>; resolvers: string[] } {
+    const off = { cgroupRoot: undefined, programs: NO_PROGRAMS, resolvers: [] };
     if (!config.dnsNames) {
       blindSpots.push('DNS names are off (sensor.ebpf.dnsNames): external peers are reported by address only');
-      return { cgroupRoot: undefined, resolvers: [] };
+      return off;
     }
     const resolvers = trustedResolvers(config.dnsResolvers);
     const cgroupRoot = opts.cgroupRoot ?? findCgroupV2Root();
@@ -382,19 +411,26 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
     if (missing !== undefined) {
       blindSpots.push(`DNS names are not read (${missing}): external peers are reported by address only`);
       log.warn({ reason: missing }, 'DNS names are not read');
-      return { cgroupRoot: undefined, resolvers: [] };
+      return off;
     }
     blindSpots.push(
       'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
     );
-    log.info({ resolvers, cgroupRoot }, 'reading DNS answers of trusted resolvers');
+    const source =
+      opts.dnsNamespaceSource ??
+      (lib.probeHelper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_GET_NETNS_COOKIE) === 1 ? 'helper' : 'socket');
+    if (source === 'socket')
+      blindSpots.push(
+        'DNS answers to UDP sockets created before the agent started name nothing (this kernel cannot tell their network namespace)',
+      );
+    log.info({ resolvers, cgroupRoot, namespaceSource: source }, 'reading DNS answers of trusted resolvers');
     const local = resolvers.filter(isNamespaceLocal);
     if (local.length > 0)
       log.warn(
         { resolvers: local },
         'a trusted DNS resolver has an address every network namespace has: a workload in its own namespace can answer as it (docs/security.md)',
       );
-    return { cgroupRoot, resolvers };
+    return { cgroupRoot, programs: DNS_PROGRAMS[source], resolvers };
   }
 
   async function teardown(): Promise<void> {

@@ -20,6 +20,8 @@ export interface Libbpf {
   programName(prog: Handle): string;
   programSection(prog: Handle): string;
   programSetAutoload(prog: Handle, autoload: boolean): number;
+  /** libbpf_probe_bpf_helper: 1 when programs of progType may call helper, 0 when not, < 0 on error. */
+  probeHelper(progType: number, helper: number): number;
   attach(prog: Handle): Handle | null;
   /** bpf_program__attach_cgroup: for cgroup programs, which need the cgroup to attach to. */
   attachCgroup(prog: Handle, cgroupFd: number): Handle | null;
@@ -110,6 +112,7 @@ function bind(): Libbpf {
     programName: lib.func('const char *bpf_program__name(void *prog)'),
     programSection: lib.func('const char *bpf_program__section_name(void *prog)'),
     programSetAutoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+    probeHelper: lib.func('int libbpf_probe_bpf_helper(int prog_type, int helper_id, const void *opts)'),
     attach: lib.func('void *bpf_program__attach(void *prog)'),
     attachCgroup: lib.func('void *bpf_program__attach_cgroup(void *prog, int cgroup_fd)'),
     linkDestroy: lib.func('int bpf_link__destroy(void *link)'),
@@ -157,6 +160,7 @@ function bind(): Libbpf {
     programName: (prog) => f.programName(prog),
     programSection: (prog) => f.programSection(prog),
     programSetAutoload: (prog, autoload) => f.programSetAutoload(prog, autoload),
+    probeHelper: (progType, helper) => f.probeHelper(progType, helper, null),
     attach: (prog) => f.attach(prog),
     attachCgroup: (prog, fd) => f.attachCgroup(prog, fd),
     linkDestroy: (link) => f.linkDestroy(link),

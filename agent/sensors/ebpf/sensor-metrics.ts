@@ -9,10 +9,18 @@ import { DNS_PARSE_ERRORS, type DnsParseError } from '../../dns/dns-message.js';
 /**
  * What became of a DNS answer the kernel saw: named (its addresses name later connects),
  * refused by the parser, cut at the kernel's copy size, lost (ring buffer full or over
- * the container's rate in the kernel) or undecodable.
+ * the container's rate in the kernel), undecodable, or no_namespace (received by a
+ * socket whose network namespace the kernel could not tell).
  */
-export type DnsAnswerResult = 'named' | 'cut' | 'lost' | 'undecodable' | DnsParseError;
-const DNS_RESULTS: readonly DnsAnswerResult[] = ['named', 'cut', 'lost', 'undecodable', ...DNS_PARSE_ERRORS];
+export type DnsAnswerResult = 'named' | 'cut' | 'lost' | 'undecodable' | 'no_namespace' | DnsParseError;
+const DNS_RESULTS: readonly DnsAnswerResult[] = [
+  'named',
+  'cut',
+  'lost',
+  'undecodable',
+  'no_namespace',
+  ...DNS_PARSE_ERRORS,
+];
 
 export interface SensorMetrics {
   event(kind: EventKind): void;
@@ -47,7 +55,8 @@ export function createSensorMetrics(registry: Registry | undefined): SensorMetri
     name: 'tripline_agent_dns_answers_total',
     help:
       'DNS answers from trusted resolvers, by result: named (their addresses name later connects), cut, lost ' +
-      '(ring buffer full or over the per-container rate in the kernel), undecodable, or why the parser refused one.',
+      '(ring buffer full or over the per-container rate in the kernel), undecodable, no_namespace (a socket ' +
+      'older than the agent, on kernels without the namespace helper), or why the parser refused one.',
     labelNames: ['result'],
     registers: [registry],
   });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupSandbox, type CgroupSandbox } from '../../helpers/cgroup.js';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq.js';
 import { waitFor } from '../../helpers/wait.js';
+import type { DnsNamespaceSource } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
 import { startSensor, type SensorHarness } from './sensor-harness.js';
 
 const NODE = process.execPath;
@@ -23,7 +24,6 @@ const C2 = '127.0.0.78';
 /** A trusted resolver address that exists only inside a network namespace the test makes. */
 const CLUSTER_DNS = '10.96.0.10';
 
-let harness: SensorHarness | undefined;
 let sandbox: CgroupSandbox | undefined;
 const resolvers: Dnsmasq[] = [];
 const servers: net.Server[] = [];
@@ -57,18 +57,30 @@ beforeAll(async () => {
   apiPort = await listen(API);
   c2Port = await listen(C2);
   v6Port = await listen('::1');
-  harness = await startSensor({ dnsResolvers: [TRUSTED, '::1', CLUSTER_DNS] });
   sandbox = createCgroupSandbox();
 });
 
 afterAll(async () => {
-  await harness?.stop();
   await sandbox?.cleanup();
   for (const s of servers) s.close();
   await Promise.all(resolvers.map((r) => r.stop()));
 });
 
-describe('DNS names', () => {
+/**
+ * Every test runs with each way the kernel side learns an answer's network namespace:
+ * the packet program asking the kernel (2025+ kernels), and the socket's namespace
+ * recorded at its creation (older kernels; this kernel runs both).
+ */
+describe.each<DnsNamespaceSource>(['helper', 'socket'])('DNS names (namespace source: %s)', (source) => {
+  let harness: SensorHarness | undefined;
+  beforeAll(async () => {
+    harness = await startSensor({ dnsResolvers: [TRUSTED, '::1', CLUSTER_DNS] }, { dnsNamespaceSource: source });
+    expect(harness.sensor.stats().programs).toContain(source === 'helper' ? 'tl_dns_answer' : 'tl_dns_by_sock');
+  });
+  afterAll(async () => {
+    await harness?.stop();
+  });
+
   it('names the connect that follows a lookup at a trusted resolver, in that container only', async () => {
     const looked = sandbox!.container('containerd');
     const r = await looked.run(NODE, ['-e', lookupAndConnect(TRUSTED, 'api.example.test', apiPort)]);
@@ -200,7 +212,7 @@ describe('DNS names', () => {
     const dnsStateFile = join(dir, 'dns-names.json');
     let second: SensorHarness | undefined;
     try {
-      const first = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile });
+      const first = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile, dnsNamespaceSource: source });
       const cg = sandbox!.container('containerd');
       try {
         expect((await cg.run(NODE, ['-e', lookupAndConnect(TRUSTED, 'api.example.test', apiPort)])).code).toBe(0);
@@ -208,7 +220,7 @@ describe('DNS names', () => {
       } finally {
         await first.stop();
       }
-      second = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile });
+      second = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsStateFile, dnsNamespaceSource: source });
       // A connect to the address with no lookup this time (a pooled connection reopening).
       const direct = `const c=require('net').connect(${apiPort},'${API}');c.on('close',()=>{});c.on('error',()=>{});`;
       expect((await cg.run(NODE, ['-e', direct])).code).toBe(0);
@@ -248,5 +260,45 @@ describe('DNS names', () => {
     expect(r.code).toBe(0);
     const e = await harness!.waitForEvent(cg.id, 'connect', (x) => x.ip === C2 && x.port === c2Port);
     expect(e.dnsName).toBe('');
+  });
+});
+
+describe('DNS names from sockets recorded at creation (kernels without the namespace helper)', () => {
+  it('names nothing for a socket older than the agent, and counts its answers', async () => {
+    // The socket exists before the sensor starts, so its namespace was never recorded:
+    // the answer it receives cannot be bound to a namespace and must name nothing.
+    const query = Buffer.concat([
+      Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+      ...'api.example.test'.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]).toString('hex');
+    const script =
+      `const s=require('dgram').createSocket('udp4');s.bind(0,()=>console.log('ready'));` +
+      `process.stdin.once('data',()=>s.send(Buffer.from('${query}','hex'),53,'${TRUSTED}'));` +
+      // One A answer and no additional records: the address is the message's last 4 bytes.
+      `s.on('message',(m)=>{const ip=[...m.subarray(m.length-4)].join('.');s.close();` +
+      `const c=require('net').connect(${apiPort},ip);c.on('close',()=>process.exit(0));` +
+      `c.on('error',(e)=>{console.error(e);process.exit(1);});});`;
+    const cg = sandbox!.container('containerd');
+    const child = cg.spawn(NODE, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let harness: SensorHarness | undefined;
+    try {
+      await new Promise<void>((ready, fail) => {
+        child.stdout!.once('data', () => ready());
+        child.once('exit', (code) => fail(new Error(`the client exited (${code}) before its socket was ready`)));
+      });
+      harness = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsNamespaceSource: 'socket' });
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      child.stdin!.end('go\n');
+      expect(await exited).toBe(0);
+      const e = await harness.waitForEvent(cg.id, 'connect', (x) => x.ip === API && x.port === apiPort);
+      expect(e.dnsName).toBe('');
+      const m = await harness.registry.getSingleMetric('tripline_agent_dns_answers_total')!.get();
+      expect(m.values.find((v) => v.labels.result === 'no_namespace')?.value).toBe(1);
+      expect(harness.sensor.blindSpots.join('\n')).toMatch(/sockets created before the agent started name nothing/);
+    } finally {
+      child.kill('SIGKILL');
+      await harness?.stop();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { Problems } from '../../../lib/config-problems.js';
 import { silentLogger } from '../../../lib/logger.js';
 import type { EventKind, TriplineEvent } from '../../../proto/events.js';
-import { createEbpfSensor, type EbpfSensor } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import { createEbpfSensor, type EbpfSensor, type EbpfSensorOptions } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
 import { parseEbpfSensorConfig } from '../../../agent/sensors/ebpf/ebpf-sensor-config.js';
 import { Registry } from 'prom-client';
 import { waitFor } from '../../helpers/wait.js';
@@ -29,7 +29,7 @@ export interface SensorHarness {
 
 export async function startSensor(
   rawConfig: Record<string, unknown> = {},
-  options: { dnsStateFile?: string } = {},
+  options: Pick<EbpfSensorOptions, 'dnsStateFile' | 'dnsNamespaceSource'> = {},
 ): Promise<SensorHarness> {
   const problems = new Problems();
   const config = parseEbpfSensorConfig({ syscallFlushMs: 100, dropPollMs: 100, ...rawConfig }, problems);

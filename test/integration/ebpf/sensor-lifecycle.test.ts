@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../lib/logger.js';
-import { createEbpfSensor } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import { createEbpfSensor, type DnsNamespaceSource } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
 import { EBPF_SENSOR_DEFAULTS } from '../../../agent/sensors/ebpf/ebpf-sensor-config.js';
 
 const tmpDirs: string[] = [];
@@ -78,8 +78,10 @@ describe('start-up errors', () => {
   });
 });
 
+const DNS_PROGRAMS = ['tl_dns_answer', 'tl_dns_by_sock', 'tl_sock_netns'];
+
 /** The sensor with the DNS answer program (a resolver to believe, whatever /etc/resolv.conf says). */
-function sensorWithDns(extra: { cgroupRoot?: string } = {}) {
+function sensorWithDns(extra: { cgroupRoot?: string; dnsNamespaceSource?: DnsNamespaceSource } = {}) {
   return createEbpfSensor({
     config: { ...EBPF_SENSOR_DEFAULTS, dnsResolvers: ['127.0.0.153'] },
     log: silentLogger(),
@@ -107,17 +109,27 @@ describe('the DNS answer program', () => {
 });
 
 describe('stop', () => {
-  it('detaches every program and frees every map, and is safe twice', async () => {
+  // undefined: the kernel is probed, and this one offers the namespace helper to packet programs.
+  it.each([
+    { source: undefined, cgroupPrograms: ['tl_dns_answer'] },
+    { source: 'socket' as const, cgroupPrograms: ['tl_dns_by_sock', 'tl_sock_netns'] },
+  ])('detaches every program and frees every map, and is safe twice (DNS source $source)', async (c) => {
     const before = ownBpfFds();
-    const sensor = sensorWithDns();
+    const sensor = sensorWithDns({ dnsNamespaceSource: c.source });
     await sensor.start(() => {});
     const running = ownBpfFds();
     const ours = running.progIds.filter((id) => !before.progIds.includes(id));
     expect(ours.length).toBe(sensor.stats().programs.length);
-    expect(sensor.stats().programs).toContain('tl_dns_answer');
+    // Exactly one source's programs: the other's are never loaded.
+    expect(
+      sensor
+        .stats()
+        .programs.filter((p) => DNS_PROGRAMS.includes(p))
+        .sort(),
+    ).toEqual(c.cgroupPrograms);
     expect(running.links - before.links).toBe(ours.length);
-    // One perf event per tracepoint program; the raw tracepoint and the cgroup program have none.
-    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 2);
+    // One perf event per tracepoint program; the raw tracepoint and cgroup programs have none.
+    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 1 - c.cgroupPrograms.length);
     expect(running.maps).toBeGreaterThan(before.maps);
     expect(ours.every(progExists)).toBe(true);
 
