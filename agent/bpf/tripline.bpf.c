@@ -111,7 +111,7 @@ struct {
 
 /* The network namespace cookie of each UDP socket, recorded when the socket is created,
  * for kernels whose cgroup_skb programs cannot call bpf_get_netns_cookie (it came to them
- * in 2025). Freed with the socket. A socket created before the agent started has none,
+ * in Linux 6.15). Freed with the socket. A socket created before the agent started has none,
  * and the answers it receives name nothing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -112,9 +112,15 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
     const isCgroupProgram = (p: Handle): boolean => lib.programSection(p).startsWith('cgroup');
     // Alternatives for different kernels live in one object: a program the kernel would
     // refuse must not even be loaded, or the whole object fails.
-    for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p))
-      if (isCgroupProgram(p) && (opts.cgroupRoot === undefined || !opts.cgroupPrograms.has(lib.programName(p))))
-        lib.programSetAutoload(p, false);
+    const wanted = new Set(opts.cgroupRoot === undefined ? [] : opts.cgroupPrograms);
+    for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
+      if (!isCgroupProgram(p)) continue;
+      if (!wanted.delete(lib.programName(p))) lib.programSetAutoload(p, false);
+    }
+    if (wanted.size > 0)
+      throw new Error(
+        `BPF object ${opts.path} has no program ${[...wanted].map((n) => `"${n}"`).join(', ')} (stale build? run npm run bpf)`,
+      );
 
     const rc = lib.load(obj);
     if (rc < 0) {

@@ -16,6 +16,7 @@ import { parseDnsResponse } from '../../dns/dns-message.js';
 import { createResolvedNames, type ResolvedNames } from '../../dns/resolved-names.js';
 import { loadResolvedNames, saveResolvedNames } from '../../dns/resolved-names-file.js';
 import { findCgroupV2Root } from '../../containers/cgroup-root.js';
+import { DNS_PROGRAMS, dnsNamespaceSources, type DnsNamespaceSource } from './dns-namespace-source.js';
 import { isNamespaceLocal, resolverKey, trustedResolvers } from './dns-resolvers.js';
 import { createEventBuilder } from './event-builder.js';
 import { createKernelDropReader, type KernelDropReader } from './kernel-drops.js';
@@ -50,26 +51,11 @@ export interface EbpfSensorOptions {
   readonly cgroupRoot?: string;
   /** Where retained DNS answers are kept across restarts (agent/dns/resolved-names-file.ts); none when omitted. */
   readonly dnsStateFile?: string;
-  /**
-   * How the DNS program learns which network namespace an answer reached: 'helper' asks
-   * the kernel in the packet program (bpf_get_netns_cookie, which cgroup_skb programs
-   * may call from 2025 on), 'socket' records each UDP socket's namespace when it is
-   * created. Default: 'helper' when this kernel offers it.
-   */
+  /** Only this way of learning an answer's network namespace (dns-namespace-source.ts); default: probed. */
   readonly dnsNamespaceSource?: DnsNamespaceSource;
 }
 
-export type DnsNamespaceSource = 'helper' | 'socket';
-
-/** The cgroup programs each source needs (agent/bpf/tripline.bpf.c). */
-const DNS_PROGRAMS: Readonly<Record<DnsNamespaceSource, ReadonlySet<string>>> = {
-  helper: new Set(['tl_dns_answer']),
-  socket: new Set(['tl_dns_by_sock', 'tl_sock_netns']),
-};
 const NO_PROGRAMS: ReadonlySet<string> = new Set();
-// From the kernel's uapi bpf.h.
-const BPF_PROG_TYPE_CGROUP_SKB = 8;
-const BPF_FUNC_GET_NETNS_COOKIE = 122;
 
 export interface EbpfSensorStats {
   /** Records decoded since start, per kind (syscalls: one per newly used syscall number). */
@@ -298,7 +284,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         // teardown() flushes what is pending and clears the timer, also after a failed start.
         stopFlush = flushSyscalls;
 
-        const load = (cgroupRoot: string | undefined): LoadedBpfObject =>
+        const load = (cgroupRoot: string | undefined, cgroupPrograms: ReadonlySet<string>): LoadedBpfObject =>
           loadBpfObject(lib, {
             path: objectPath,
             ringBufferBytes: config.ringBufferBytes,
@@ -306,21 +292,38 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
             selfTgid: opts.selfTgid ?? process.pid,
             optionalPrograms: OPTIONAL_PROGRAMS,
             cgroupRoot,
-            cgroupPrograms: dns.programs,
+            cgroupPrograms,
             dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
             log,
           });
-        try {
-          object = load(dns.cgroupRoot);
-        } catch (err) {
-          if (dns.cgroupRoot === undefined) throw err;
-          // Names are an enrichment: a kernel or a cgroup root that refuses the packet
-          // program must not cost every other observation. Loaded again without it.
-          const error = err instanceof Error ? err.message : String(err);
-          log.warn({ err, cgroupRoot: dns.cgroupRoot }, 'DNS answer program not loaded; starting without it');
-          blindSpots.push(`DNS names are not read (${error}): external peers are reported by address only`);
-          object = load(undefined);
+        // Names are an enrichment: a kernel or a cgroup root that refuses the DNS
+        // programs must not cost every other observation. Each source is tried, then the
+        // sensor is loaded without them.
+        let loaded: LoadedBpfObject | undefined;
+        const refusals: string[] = [];
+        for (const source of dns.sources) {
+          try {
+            loaded = load(dns.cgroupRoot, DNS_PROGRAMS[source]);
+          } catch (err) {
+            refusals.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
+            log.warn({ err, cgroupRoot: dns.cgroupRoot, namespaceSource: source }, 'DNS answer programs not loaded');
+            continue;
+          }
+          log.info({ namespaceSource: source }, 'DNS answer programs loaded');
+          blindSpots.push(
+            'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
+          );
+          if (source === 'socket')
+            blindSpots.push(
+              'DNS answers to UDP sockets created before the agent started name nothing (this kernel cannot tell their network namespace)',
+            );
+          break;
         }
+        if (refusals.length > 0 && loaded === undefined)
+          blindSpots.push(
+            `DNS names are not read (${refusals.join('; ')}): external peers are reported by address only`,
+          );
+        object = loaded ?? load(undefined, NO_PROGRAMS);
         // Loading parsed the kernel's BTF (megabytes of malloc'd memory, freed again by
         // libbpf); glibc keeps freed pages resident until asked to hand them back.
         lib.mallocTrim();
@@ -390,8 +393,8 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
   function dnsSetup(
     lib: Libbpf,
     netAdmin: boolean,
-  ): { cgroupRoot: string | undefined; programs: ReadonlySet<string>; resolvers: string[] } {
-    const off = { cgroupRoot: undefined, programs: NO_PROGRAMS, resolvers: [] };
+  ): { cgroupRoot: string | undefined; sources: DnsNamespaceSource[]; resolvers: string[] } {
+    const off = { cgroupRoot: undefined, sources: [], resolvers: [] };
     if (!config.dnsNames) {
       blindSpots.push('DNS names are off (sensor.ebpf.dnsNames): external peers are reported by address only');
       return off;
@@ -413,24 +416,15 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       log.warn({ reason: missing }, 'DNS names are not read');
       return off;
     }
-    blindSpots.push(
-      'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
-    );
-    const source =
-      opts.dnsNamespaceSource ??
-      (lib.probeHelper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_GET_NETNS_COOKIE) === 1 ? 'helper' : 'socket');
-    if (source === 'socket')
-      blindSpots.push(
-        'DNS answers to UDP sockets created before the agent started name nothing (this kernel cannot tell their network namespace)',
-      );
-    log.info({ resolvers, cgroupRoot, namespaceSource: source }, 'reading DNS answers of trusted resolvers');
+    const sources = dnsNamespaceSources(lib, opts.dnsNamespaceSource);
+    log.info({ resolvers, cgroupRoot, namespaceSources: sources }, 'reading DNS answers of trusted resolvers');
     const local = resolvers.filter(isNamespaceLocal);
     if (local.length > 0)
       log.warn(
         { resolvers: local },
         'a trusted DNS resolver has an address every network namespace has: a workload in its own namespace can answer as it (docs/security.md)',
       );
-    return { cgroupRoot, programs: DNS_PROGRAMS[source], resolvers };
+    return { cgroupRoot, sources, resolvers };
   }
 
   async function teardown(): Promise<void> {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupSandbox, type CgroupSandbox } from '../../helpers/cgroup.js';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq.js';
 import { waitFor } from '../../helpers/wait.js';
-import type { DnsNamespaceSource } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import type { DnsNamespaceSource } from '../../../agent/sensors/ebpf/dns-namespace-source.js';
 import { startSensor, type SensorHarness } from './sensor-harness.js';
 
 const NODE = process.execPath;
@@ -68,7 +68,7 @@ afterAll(async () => {
 
 /**
  * Every test runs with each way the kernel side learns an answer's network namespace:
- * the packet program asking the kernel (2025+ kernels), and the socket's namespace
+ * the packet program asking the kernel (Linux 6.15+), and the socket's namespace
  * recorded at its creation (older kernels; this kernel runs both).
  */
 describe.each<DnsNamespaceSource>(['helper', 'socket'])('DNS names (namespace source: %s)', (source) => {
@@ -264,6 +264,21 @@ describe.each<DnsNamespaceSource>(['helper', 'socket'])('DNS names (namespace so
 });
 
 describe('DNS names from sockets recorded at creation (kernels without the namespace helper)', () => {
+  it('keeps the namespace helper out of the packet program older kernels load', async () => {
+    // This kernel accepts the helper in either program; a kernel before 6.15 would refuse
+    // the whole object if it crept into tl_dns_by_sock.
+    const harness = await startSensor({ dnsResolvers: [TRUSTED] }, { dnsNamespaceSource: 'socket' });
+    try {
+      const code = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'name', 'tl_dns_by_sock'], {
+        encoding: 'utf8',
+      });
+      expect(code).toMatch(/call bpf_sk_storage_get#/);
+      expect(code).not.toMatch(/get_netns_cookie/);
+    } finally {
+      await harness.stop();
+    }
+  });
+
   it('names nothing for a socket older than the agent, and counts its answers', async () => {
     // The socket exists before the sensor starts, so its namespace was never recorded:
     // the answer it receives cannot be bound to a namespace and must name nothing.

@@ -7,7 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../lib/logger.js';
-import { createEbpfSensor, type DnsNamespaceSource } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import { createEbpfSensor } from '../../../agent/sensors/ebpf/ebpf-sensor.js';
+import {
+  BPF_FUNC_GET_NETNS_COOKIE,
+  BPF_PROG_TYPE_CGROUP_SKB,
+  type DnsNamespaceSource,
+} from '../../../agent/sensors/ebpf/dns-namespace-source.js';
+import { loadBpfObject } from '../../../agent/sensors/ebpf/bpf-object.js';
+import { loadLibbpf } from '../../../agent/sensors/ebpf/libbpf.js';
 import { EBPF_SENSOR_DEFAULTS } from '../../../agent/sensors/ebpf/ebpf-sensor-config.js';
 
 const tmpDirs: string[] = [];
@@ -100,11 +107,41 @@ describe('the DNS answer program', () => {
     try {
       expect(sensor.stats().programs).not.toContain('tl_dns_answer');
       expect(sensor.stats().programs.length).toBeGreaterThan(15);
-      expect(sensor.blindSpots.join('\n')).toMatch(/DNS names are not read \(cannot attach tl_dns_answer/);
+      // Both sources were tried before the sensor started without them.
+      expect(sensor.blindSpots.join('\n')).toMatch(
+        /DNS names are not read \(helper: cannot attach tl_dns_answer.*; socket: cannot attach tl_dns_by_sock/,
+      );
     } finally {
       await sensor.stop();
     }
     expect(ownBpfFds()).toEqual(before);
+  });
+});
+
+describe('the kernel probe that picks the DNS programs', () => {
+  it('tells a helper packet programs may call from one they may not', () => {
+    const lib = loadLibbpf();
+    // This kernel (6.15+) lets cgroup_skb programs ask for the namespace cookie...
+    expect(lib.probeHelper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_GET_NETNS_COOKIE)).toBe(1);
+    // ...and never bpf_override_return (58), which only kprobes may call.
+    expect(lib.probeHelper(BPF_PROG_TYPE_CGROUP_SKB, 58)).toBe(0);
+  });
+
+  it('refuses a BPF object without the programs asked for', () => {
+    const lib = loadLibbpf();
+    expect(() =>
+      loadBpfObject(lib, {
+        path: path.join(process.cwd(), 'agent/bpf/.output/tripline.bpf.o'),
+        ringBufferBytes: 1 << 20,
+        peerCacheEntries: 1024,
+        selfTgid: 0,
+        optionalPrograms: new Set(),
+        cgroupRoot: '/sys/fs/cgroup',
+        cgroupPrograms: new Set(['tl_dns_answer', 'tl_no_such_program']),
+        dnsResolvers: [],
+        log: silentLogger(),
+      }),
+    ).toThrow(/has no program "tl_no_such_program" \(stale build\? run npm run bpf\)/);
   });
 });
 
