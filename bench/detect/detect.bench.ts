@@ -3,11 +3,12 @@
  * decisions, on stable profiles whose items are all known (the steady state of a
  * healthy cluster). Prints JSON:
  *   throughput: events per CPU second of the analysing thread, 1,000 workloads × ~200
- *     items, batches decoded by the collector's real decoder (decode not counted); and,
- *     in alternating passes, the same for a bare Map lookup per event (the memory floor)
+ *     items, batches decoded by the collector's real decoder (decode not counted); then
+ *     the same for a bare Map lookup per event (the memory floor)
  *   memory: bytes per profile item with 10,000 workloads × 200 items (heap and RSS)
  * Run: npx tsx bench/detect/detect.bench.ts [--workloads-mem 10000 (0 = skip)] [--seconds 3]
- *   [--scenarios batchPerWorkload,batchesPerNode,interleaved]
+ *   [--scenarios batchPerWorkload,batchesPerNode,interleaved] [--floor-alone 1 (the floor
+ *   without the analyzer's items in memory)]
  */
 import koffi from 'koffi';
 import { setFlagsFromString } from 'node:v8';
@@ -39,6 +40,8 @@ const MEMORY_WORKLOADS = Number(args.get('workloads-mem') ?? 10_000);
 const SECONDS = Number(args.get('seconds') ?? 3);
 /** Comma-separated subset of batchPerWorkload,batchesPerNode,interleaved (to profile one). */
 const SCENARIOS = new Set((args.get('scenarios') ?? 'batchPerWorkload,batchesPerNode,interleaved').split(','));
+/** Measures the memory floor alone: no analyzer, so its items take no cache or TLB. */
+const FLOOR_ALONE = args.get('floor-alone') === '1';
 const SOURCE = { identity: 'bench', node: 'node-0', agentRunId: 'bench' };
 
 const SYSCALLS = [
@@ -278,7 +281,7 @@ async function buildAnalyzer(): Promise<{ analyzer: Analyzer; now: { ms: number 
 async function throughput(): Promise<Record<string, number>> {
   const { analyzer, now, findings } = await buildAnalyzer();
   const perWorkload = Array.from({ length: THROUGHPUT_WORKLOADS }, (_, i) => itemEvents(i));
-  for (const evs of perWorkload) await analyzer.apply(evs, SOURCE);
+  if (!FLOOR_ALONE) for (const evs of perWorkload) await analyzer.apply(evs, SOURCE);
   now.ms += 5_000;
   await analyzer.flush();
   const profiles = analyzer.listProfiles();
@@ -321,9 +324,10 @@ async function throughput(): Promise<Record<string, number>> {
   findings.n = 0;
   // One agent stream (decoder) per node; the other two scenarios are one stream each.
   const floor = createFloor(perWorkload);
-  const oneWorkloadRun = SCENARIOS.has('batchPerWorkload') ? await timed(analyzer, floor, perWorkloadBatches, 1) : {};
-  const perNodeRun = SCENARIOS.has('batchesPerNode') ? await timed(analyzer, floor, byNode, NODES) : {};
-  const interleavedRun = SCENARIOS.has('interleaved') ? await timed(analyzer, floor, interleaved, 1) : {};
+  const measured = FLOOR_ALONE ? undefined : analyzer;
+  const oneWorkloadRun = SCENARIOS.has('batchPerWorkload') ? await timed(measured, floor, perWorkloadBatches, 1) : {};
+  const perNodeRun = SCENARIOS.has('batchesPerNode') ? await timed(measured, floor, byNode, NODES) : {};
+  const interleavedRun = SCENARIOS.has('interleaved') ? await timed(measured, floor, interleaved, 1) : {};
   await analyzer.stop();
   return {
     workloads: THROUGHPUT_WORKLOADS,
@@ -366,7 +370,7 @@ const threadClock = ((): (() => number) => {
  * and interference only ever adds time), the median is reported too.
  */
 async function timed(
-  analyzer: Analyzer,
+  analyzer: Analyzer | undefined,
   floor: Floor,
   batches: readonly TriplineEvent[][],
   streams: number,
@@ -390,53 +394,55 @@ async function timed(
   for (let i = 0; i < wire.length; i++) {
     const batch = decode(i);
     events += batch.length;
-    await analyzer.apply(batch, SOURCE);
+    await analyzer?.apply(batch, SOURCE);
   }
-  const passSeconds: number[] = [];
-  const processSeconds: number[] = [];
-  const floorSeconds: number[] = [];
-  const t0 = performance.now();
-  while (performance.now() - t0 < SECONDS * 1000 || passSeconds.length < 5) {
-    let thread = 0;
-    let proc = 0;
-    for (let i = 0; i < wire.length; i++) {
-      const batch = decode(i);
-      const p0 = process.cpuUsage();
-      const c0 = threadClock();
-      await analyzer.apply(batch, SOURCE);
-      thread += threadClock() - c0;
-      const p = process.cpuUsage(p0);
-      proc += (p.user + p.system) / 1e6;
+  /** Thread (and process) CPU seconds of each pass over every batch, for SECONDS and at least 5 passes. */
+  const passes = async (
+    run: (batch: TriplineEvent[]) => Promise<void> | void,
+  ): Promise<{ thread: number[]; process: number[] }> => {
+    const out = { thread: [] as number[], process: [] as number[] };
+    const t0 = performance.now();
+    while (performance.now() - t0 < SECONDS * 1000 || out.thread.length < 5) {
+      let thread = 0;
+      let proc = 0;
+      for (let i = 0; i < wire.length; i++) {
+        const batch = decode(i);
+        const p0 = process.cpuUsage();
+        const c0 = threadClock();
+        await run(batch);
+        thread += threadClock() - c0;
+        const p = process.cpuUsage(p0);
+        proc += (p.user + p.system) / 1e6;
+      }
+      out.thread.push(thread);
+      out.process.push(proc);
     }
-    passSeconds.push(thread);
-    processSeconds.push(proc);
-    // The floor's pass follows at once, so both see the same machine.
-    let floorThread = 0;
-    for (let i = 0; i < wire.length; i++) {
-      const batch = decode(i);
-      const c0 = threadClock();
-      floor(batch);
-      floorThread += threadClock() - c0;
-    }
-    floorSeconds.push(floorThread);
-  }
-  const sorted = [...passSeconds].sort((a, b) => a - b);
+    return out;
+  };
+  // The floor's passes come after the analyzer's, in their own block, so they neither
+  // evict the analyzer's data between its passes nor take from its time.
+  const analysis = analyzer ? await passes((batch) => analyzer.apply(batch, SOURCE)) : undefined;
+  const floorBest = Math.min(...(await passes(floor)).thread);
+  const floorResult = {
+    /** The memory floor (see createFloor) on the same batches, best pass. */
+    floorEventsPerCpuSecond: Math.round(events / floorBest),
+  };
+  if (!analysis) return { eventsPerPass: events, ...floorResult };
+  const sorted = [...analysis.thread].sort((a, b) => a - b);
   const best = sorted[0]!;
   const median = sorted[sorted.length >> 1]!;
-  const floorBest = Math.min(...floorSeconds);
   return {
     eventsPerPass: events,
-    passes: passSeconds.length,
+    passes: analysis.thread.length,
     bestPassCpuSeconds: +best.toFixed(4),
     /** Analysis only: events per CPU second of the analysing thread, best pass. */
     eventsPerCpuSecond: Math.round(events / best),
     /** The same, median pass. */
     eventsPerCpuSecondMedian: Math.round(events / median),
     /** Best pass by process CPU (all threads: V8's GC helpers included). */
-    eventsPerProcessCpuSecond: Math.round(events / Math.min(...processSeconds)),
-    /** The memory floor (see createFloor) on the same batches, best pass. */
-    floorEventsPerCpuSecond: Math.round(events / floorBest),
-    /** Best pipeline pass time over best floor pass time. */
+    eventsPerProcessCpuSecond: Math.round(events / Math.min(...analysis.process)),
+    ...floorResult,
+    /** Best analyzer pass time over best floor pass time. */
     pipelineOverFloor: +(best / floorBest).toFixed(2),
   };
 }

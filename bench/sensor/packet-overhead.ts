@@ -16,7 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../lib/logger.js';
 import { Problems } from '../../lib/config-problems.js';
-import { createEbpfSensor, type DnsNamespaceSource } from '../../agent/sensors/ebpf/ebpf-sensor.js';
+import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
+import type { DnsNamespaceSource } from '../../agent/sensors/ebpf/dns-namespace-source.js';
 import { parseEbpfSensorConfig } from '../../agent/sensors/ebpf/ebpf-sensor-config.js';
 import { buildNativeTools } from './native.js';
 
