@@ -20,6 +20,7 @@ const ROOT = join(HERE, '..');
 const BENCHMARKS: ReadonlyArray<{ file: string; root?: boolean }> = [
   { file: 'sensor/syscall-overhead.ts', root: true },
   { file: 'sensor/packet-overhead.ts', root: true },
+  { file: 'sensor/uring-overhead.ts', root: true },
   { file: 'sensor/exec-storm.ts', root: true },
   { file: 'sensor/write-storm.ts', root: true },
   { file: 'sensor/attach.ts', root: true },

@@ -336,11 +336,12 @@ int tl_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- file writes --------------------------------------------------------------- */
 
-/* Reads a user string of at most TL_PATH_MAX bytes into dst; returns its length with
- * the NUL, in [1, TL_PATH_MAX] (an unreadable string becomes ""). */
-static __always_inline __u32 read_path(char *dst, const char *src, __u32 *flags_ext)
+/* Reads a string of at most TL_PATH_MAX bytes into dst, from user memory or (kernel, a
+ * constant after inlining) kernel memory; returns its length with the NUL, in
+ * [1, TL_PATH_MAX] (an unreadable string becomes ""). */
+static __always_inline __u32 read_path(char *dst, const char *src, __u32 *flags_ext, bool kernel)
 {
-	long n = bpf_probe_read_user_str(dst, TL_PATH_MAX, src);
+	long n = kernel ? bpf_probe_read_kernel_str(dst, TL_PATH_MAX, src) : bpf_probe_read_user_str(dst, TL_PATH_MAX, src);
 	if (n <= 0) {
 		dst[0] = 0;
 		return 1;
@@ -352,8 +353,8 @@ static __always_inline __u32 read_path(char *dst, const char *src, __u32 *flags_
 	return n;
 }
 
-static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const char *path, int old_dirfd,
-				      const char *old_path)
+static __always_inline void emit_file_from(__u32 op, __u32 flags, int dirfd, const char *path, int old_dirfd,
+					   const char *old_path, bool kernel)
 {
 	if (is_self())
 		return;
@@ -368,10 +369,10 @@ static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const ch
 	f->dirfd = dirfd;
 	f->old_dirfd = old_dirfd;
 	f->flags_ext = 0;
-	__u32 n = read_path(f->data, path, &f->flags_ext);
+	__u32 n = read_path(f->data, path, &f->flags_ext, kernel);
 	__u32 m = 0;
 	if (old_path)
-		m = read_path(&f->data[n & (TL_PATH_MAX * 2 - 1)], old_path, &f->flags_ext);
+		m = read_path(&f->data[n & (TL_PATH_MAX * 2 - 1)], old_path, &f->flags_ext, kernel);
 	f->path_len = n;
 	f->old_len = m;
 	/* Assembled in per-CPU scratch and copied out at its real length (bpf_ringbuf_reserve
@@ -381,6 +382,13 @@ static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const ch
 		return;
 	if (bpf_ringbuf_output(&events, f, size, 0))
 		count_drop(TL_KIND_FILE, cgroup_id);
+}
+
+/* A file event whose paths are in user memory (syscall arguments). */
+static __always_inline void emit_file(__u32 op, __u32 flags, int dirfd, const char *path, int old_dirfd,
+				      const char *old_path)
+{
+	emit_file_from(op, flags, dirfd, path, old_dirfd, old_path, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
@@ -476,6 +484,49 @@ SEC("tracepoint/syscalls/sys_enter_fchmodat2")
 int tl_enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
 {
 	emit_file(TL_FILE_CHMOD, (__u32)ctx->args[2], (int)ctx->args[0], (const char *)ctx->args[1], 0, NULL);
+	return 0;
+}
+
+/* A file opened, renamed or removed through an io_uring ring makes no open, rename or
+ * unlink syscall, so the syscall tracepoints above never see it: the io_uring blind spot
+ * of syscall-based sensors. io_uring_submit_req fires once a request is prepared, in the
+ * submitting task or the ring's SQPOLL thread (a thread of the same process): the paths
+ * are already copied into the kernel (struct filename) and the flags into the request,
+ * so what is read is what the kernel will act on. Linux 6.0+ (the tracepoint, and the
+ * per-operation data in io_kiocb.cmd); optional in the loader, and the type checks keep
+ * it loadable where the request layout differs. */
+SEC("raw_tracepoint/io_uring_submit_req")
+int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* A raw tracepoint: the kernel does not format the event (with its opcode name) for
+	 * each request, which a classic tracepoint program would pay on every submission. */
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
+	if (!bpf_core_field_exists(req->cmd))
+		return 0;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	void *cmd = __builtin_preserve_access_index(&req->cmd);
+	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
+		if (!bpf_core_type_exists(struct io_open))
+			return 0;
+		struct io_open *open = cmd;
+		__u64 flags = BPF_CORE_READ(open, how.flags);
+		if (flags & WRITE_INTENT)
+			emit_file_from(TL_FILE_OPEN_WRITE, (__u32)flags, BPF_CORE_READ(open, dfd),
+				       BPF_CORE_READ(open, filename, name), 0, NULL, true);
+	} else if (op == IORING_OP_RENAMEAT) {
+		if (!bpf_core_type_exists(struct io_rename))
+			return 0;
+		struct io_rename *ren = cmd;
+		emit_file_from(TL_FILE_RENAME, BPF_CORE_READ(ren, flags), BPF_CORE_READ(ren, new_dfd),
+			       BPF_CORE_READ(ren, newpath, name), BPF_CORE_READ(ren, old_dfd),
+			       BPF_CORE_READ(ren, oldpath, name), true);
+	} else if (op == IORING_OP_UNLINKAT) {
+		if (!bpf_core_type_exists(struct io_unlink))
+			return 0;
+		struct io_unlink *un = cmd;
+		emit_file_from(TL_FILE_UNLINK, BPF_CORE_READ(un, flags), BPF_CORE_READ(un, dfd),
+			       BPF_CORE_READ(un, filename, name), 0, NULL, true);
+	}
 	return 0;
 }
 

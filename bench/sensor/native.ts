@@ -12,7 +12,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface NativeTools {
   /** Absolute path of the compiled program built from `<name>.c`. */
-  path(name: 'getppid-loop' | 'spawn-loop' | 'open-loop' | 'udp-pingpong' | 'udp-socket-loop'): string;
+  path(
+    name: 'getppid-loop' | 'spawn-loop' | 'open-loop' | 'udp-pingpong' | 'udp-socket-loop' | 'uring-nop-loop',
+  ): string;
   /** Scratch directory for the benchmark's files. */
   readonly dir: string;
   /** Removes the build and scratch directory. */

@@ -76,7 +76,7 @@ export interface EbpfSensor extends Sensor {
 }
 
 const BASE_BLIND_SPOTS = [
-  'io_uring submissions bypass syscall tracepoints (opens, connects and sends made through io_uring are not seen)',
+  'connects and sends made through io_uring are not seen (opens, renames and unlinks through it are, from Linux 6.0)',
   'sendmmsg destinations are not read (connected UDP sockets are seen at connect)',
   'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
@@ -88,7 +88,7 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Bounds of the DNS answers kept (agent/dns/resolved-names.ts): ~100 bytes each. */
 const DNS_ADDRESSES_PER_CONTAINER = 512;
 const DNS_ADDRESSES = 65_536;
-const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat']);
+const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat', 'tl_uring_submit']);
 const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.exec]: 'exec',
   [RECORD_KIND.syscall]: 'syscalls',

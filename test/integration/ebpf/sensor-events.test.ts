@@ -2,6 +2,7 @@
  * Each observation kind, from real processes in kubelet-named cgroups, arrives with the
  * right cgroup id and content.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -116,6 +117,27 @@ describe('file writes', () => {
     const renameAt = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === d);
     expect(renameAt.oldPath).toBe(c);
     await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === d);
+  });
+
+  it('sees opens for writing, renames and unlinks made through io_uring, which make no such syscall', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'uring-'));
+    const bin = path.join(dir, 'uring-file-ops');
+    execFileSync('clang', ['-O2', '-o', bin, path.join(import.meta.dirname, 'fixtures', 'uring-file-ops.c')]);
+    const cg = sandbox.container('containerd');
+    const r = await cg.run(bin, [dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const a = path.join(dir, 'uring-a');
+    const b = path.join(dir, 'uring-b');
+    const open = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'open-write' && e.path === a);
+    expect(open.flags & 0o1).toBe(0o1); // O_WRONLY
+    expect(open.process.exe).toBe(bin);
+    const rename = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === b);
+    expect(rename.oldPath).toBe(a);
+    await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === b);
+    // The read-only open between them is no write: records arrive in order, so by the
+    // unlink it would have come.
+    expect(harness.of(cg.id, 'file').filter((e) => e.op === 'open-write')).toHaveLength(1);
   });
 
   it('resolves a relative path against the writer’s working directory', async () => {

@@ -165,8 +165,9 @@ describe('stop', () => {
         .sort(),
     ).toEqual(c.cgroupPrograms);
     expect(running.links - before.links).toBe(ours.length);
-    // One perf event per tracepoint program; the raw tracepoint and cgroup programs have none.
-    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 1 - c.cgroupPrograms.length);
+    // One perf event per tracepoint program; the raw tracepoints (sys_enter,
+    // io_uring_submit_req) and cgroup programs have none.
+    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 2 - c.cgroupPrograms.length);
     expect(running.maps).toBeGreaterThan(before.maps);
     expect(ours.every(progExists)).toBe(true);
 
