@@ -487,49 +487,6 @@ int tl_enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* A file opened, renamed or removed through an io_uring ring makes no open, rename or
- * unlink syscall, so the syscall tracepoints above never see it: the io_uring blind spot
- * of syscall-based sensors. io_uring_submit_req fires once a request is prepared, in the
- * submitting task or the ring's SQPOLL thread (a thread of the same process): the paths
- * are already copied into the kernel (struct filename) and the flags into the request,
- * so what is read is what the kernel will act on. Linux 6.0+ (the tracepoint, and the
- * per-operation data in io_kiocb.cmd); optional in the loader, and the type checks keep
- * it loadable where the request layout differs. */
-SEC("raw_tracepoint/io_uring_submit_req")
-int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
-{
-	/* A raw tracepoint: the kernel does not format the event (with its opcode name) for
-	 * each request, which a classic tracepoint program would pay on every submission. */
-	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
-	if (!bpf_core_field_exists(req->cmd))
-		return 0;
-	__u8 op = BPF_CORE_READ(req, opcode);
-	void *cmd = __builtin_preserve_access_index(&req->cmd);
-	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
-		if (!bpf_core_type_exists(struct io_open))
-			return 0;
-		struct io_open *open = cmd;
-		__u64 flags = BPF_CORE_READ(open, how.flags);
-		if (flags & WRITE_INTENT)
-			emit_file_from(TL_FILE_OPEN_WRITE, (__u32)flags, BPF_CORE_READ(open, dfd),
-				       BPF_CORE_READ(open, filename, name), 0, NULL, true);
-	} else if (op == IORING_OP_RENAMEAT) {
-		if (!bpf_core_type_exists(struct io_rename))
-			return 0;
-		struct io_rename *ren = cmd;
-		emit_file_from(TL_FILE_RENAME, BPF_CORE_READ(ren, flags), BPF_CORE_READ(ren, new_dfd),
-			       BPF_CORE_READ(ren, newpath, name), BPF_CORE_READ(ren, old_dfd),
-			       BPF_CORE_READ(ren, oldpath, name), true);
-	} else if (op == IORING_OP_UNLINKAT) {
-		if (!bpf_core_type_exists(struct io_unlink))
-			return 0;
-		struct io_unlink *un = cmd;
-		emit_file_from(TL_FILE_UNLINK, BPF_CORE_READ(un, flags), BPF_CORE_READ(un, dfd),
-			       BPF_CORE_READ(un, filename, name), 0, NULL, true);
-	}
-	return 0;
-}
-
 /* ---- sockets ------------------------------------------------------------------- */
 
 /* The socket behind a descriptor of the current task, or NULL when it is not one. */
@@ -697,6 +654,68 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (sport == 0)
 		ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	emit_sock(TL_KIND_LISTEN, family, sport, IPPROTO_TCP, addr, ino, 0);
+	return 0;
+}
+
+/* ---- io_uring ------------------------------------------------------------------ */
+
+/* A connect submitted through a ring. The socket is the request's fd in the process's
+ * table (a registered "fixed" file is an index into the ring's own table, not read: a
+ * listed blind spot). The address is read from the user's buffer, as for connect(2):
+ * where the kernel keeps its own copy differs between versions (an io_async_msghdr, then
+ * a bare sockaddr_storage), and reading the wrong one would report a wrong peer. */
+static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
+{
+	if (!bpf_core_type_exists(struct io_connect) || !bpf_core_field_exists(req->cqe.fd))
+		return;
+	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE)
+		return;
+	struct io_connect *conn = cmd;
+	emit_peer(BPF_CORE_READ(req, cqe.fd), BPF_CORE_READ(conn, addr), false);
+}
+
+/* A file opened, renamed or removed, or a connection opened, through an io_uring ring
+ * makes no such syscall, so the syscall tracepoints above never see it: the io_uring
+ * blind spot of syscall-based sensors. io_uring_submit_req fires once a request is
+ * prepared, in the submitting task or the ring's SQPOLL thread (a thread of the same
+ * process): paths are already copied into the kernel (struct filename) and flags into
+ * the request, so for files what is read is what the kernel will act on. Linux 6.0+ (the
+ * tracepoint, and the per-operation data in io_kiocb.cmd); optional in the loader, and
+ * the type checks keep it loadable where the request layout differs. */
+SEC("raw_tracepoint/io_uring_submit_req")
+int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* A raw tracepoint: the kernel does not format the event (with its opcode name) for
+	 * each request, which a classic tracepoint program would pay on every submission. */
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
+	if (!bpf_core_field_exists(req->cmd))
+		return 0;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	void *cmd = __builtin_preserve_access_index(&req->cmd);
+	if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
+		if (!bpf_core_type_exists(struct io_open))
+			return 0;
+		struct io_open *open = cmd;
+		__u64 flags = BPF_CORE_READ(open, how.flags);
+		if (flags & WRITE_INTENT)
+			emit_file_from(TL_FILE_OPEN_WRITE, (__u32)flags, BPF_CORE_READ(open, dfd),
+				       BPF_CORE_READ(open, filename, name), 0, NULL, true);
+	} else if (op == IORING_OP_RENAMEAT) {
+		if (!bpf_core_type_exists(struct io_rename))
+			return 0;
+		struct io_rename *ren = cmd;
+		emit_file_from(TL_FILE_RENAME, BPF_CORE_READ(ren, flags), BPF_CORE_READ(ren, new_dfd),
+			       BPF_CORE_READ(ren, newpath, name), BPF_CORE_READ(ren, old_dfd),
+			       BPF_CORE_READ(ren, oldpath, name), true);
+	} else if (op == IORING_OP_UNLINKAT) {
+		if (!bpf_core_type_exists(struct io_unlink))
+			return 0;
+		struct io_unlink *un = cmd;
+		emit_file_from(TL_FILE_UNLINK, BPF_CORE_READ(un, flags), BPF_CORE_READ(un, dfd),
+			       BPF_CORE_READ(un, filename, name), 0, NULL, true);
+	} else if (op == IORING_OP_CONNECT) {
+		uring_connect(req, cmd);
+	}
 	return 0;
 }
 

@@ -76,7 +76,7 @@ export interface EbpfSensor extends Sensor {
 }
 
 const BASE_BLIND_SPOTS = [
-  'connects and sends made through io_uring are not seen (opens, renames and unlinks through it are, from Linux 6.0)',
+  'io_uring: sends with a destination, and connects on registered (fixed) files, are not seen (opens, renames, unlinks and other connects through it are, from Linux 6.0)',
   'sendmmsg destinations are not read (connected UDP sockets are seen at connect)',
   'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',

@@ -267,6 +267,27 @@ describe('egress', () => {
     }
   });
 
+  it('reports a TCP connect made through io_uring, which makes no connect syscall', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'uring-connect-'));
+    const bin = path.join(dir, 'uring-connect');
+    execFileSync('clang', ['-O2', '-o', bin, path.join(import.meta.dirname, 'fixtures', 'uring-connect.c')]);
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.9', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const cg = sandbox.container('crio');
+      const r = await cg.run(bin, ['127.0.0.9', String(port)]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const e = await harness.waitForEvent(cg.id, 'connect', (x) => x.port === port);
+      expect(e.ip).toBe('127.0.0.9');
+      expect(e.protocol).toBe('tcp');
+      expect(e.process.exe).toBe(bin);
+    } finally {
+      server.close();
+    }
+  });
+
   it('ignores unix-domain connects', async () => {
     const sock = path.join(tmp, 'unix.sock');
     const server = net.createServer((s) => s.destroy());
