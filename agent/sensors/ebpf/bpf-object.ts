@@ -14,6 +14,8 @@ export interface BpfObjectOptions {
   readonly selfTgid: number;
   /** Programs whose tracepoint may not exist on older kernels; failing to attach them is a blind spot. */
   readonly optionalPrograms: ReadonlySet<string>;
+  /** Optional programs not to load at all (the kernel refused them before). */
+  readonly leftOut?: ReadonlySet<string>;
   /**
    * The cgroup v2 root the cgroup programs (DNS answers) attach to, seeing every
    * container below it; undefined leaves them unloaded.
@@ -114,8 +116,9 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
     // refuse must not even be loaded, or the whole object fails.
     const wanted = new Set(opts.cgroupRoot === undefined ? [] : opts.cgroupPrograms);
     for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
-      if (!isCgroupProgram(p)) continue;
-      if (!wanted.delete(lib.programName(p))) lib.programSetAutoload(p, false);
+      const name = lib.programName(p);
+      if (opts.leftOut?.has(name)) lib.programSetAutoload(p, false);
+      else if (isCgroupProgram(p) && !wanted.delete(name)) lib.programSetAutoload(p, false);
     }
     if (wanted.size > 0)
       throw new Error(
@@ -151,6 +154,7 @@ export function loadBpfObject(lib: Libbpf, opts: BpfObjectOptions): LoadedBpfObj
     try {
       for (let p = lib.nextProgram(obj, null); p; p = lib.nextProgram(obj, p)) {
         const name = lib.programName(p);
+        if (opts.leftOut?.has(name)) continue;
         const cgroupProgram = isCgroupProgram(p);
         if (cgroupProgram && (cgroupFd < 0 || !opts.cgroupPrograms.has(name))) continue;
         const link = cgroupProgram ? lib.attachCgroup(p, cgroupFd) : lib.attach(p);

@@ -76,7 +76,7 @@ export interface EbpfSensor extends Sensor {
 }
 
 const BASE_BLIND_SPOTS = [
-  'io_uring: sends with a destination, and connects on registered (fixed) files, are not seen (opens, renames, unlinks and other connects through it are, from Linux 6.0)',
+  'io_uring: sends with a destination, UDP connects on registered (fixed) files or on descriptors the ring makes, and UDP binds are not seen (opens for writing, renames, unlinks and connects through it are, from Linux 6.4)',
   'sendmmsg destinations are not read (connected UDP sockets are seen at connect)',
   'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
@@ -88,6 +88,8 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Bounds of the DNS answers kept (agent/dns/resolved-names.ts): ~100 bytes each. */
 const DNS_ADDRESSES_PER_CONTAINER = 512;
 const DNS_ADDRESSES = 65_536;
+/** libbpf's message for a program the kernel refused to load. */
+const REFUSED_PROGRAM = /prog '([^']+)': failed to load/;
 const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat', 'tl_uring_submit']);
 const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.exec]: 'exec',
@@ -208,7 +210,13 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
       const t0 = performance.now();
       try {
         const { lib, objectPath, syscallTable } = preflight();
-        lib.setPrint((level, message) => log.debug({ libbpfLevel: level }, message));
+        // Programs libbpf reports the kernel refused during the current load attempt.
+        const refused = new Set<string>();
+        lib.setPrint((level, message) => {
+          const m = REFUSED_PROGRAM.exec(message);
+          if (m) refused.add(m[1]!);
+          log.debug({ libbpfLevel: level }, message);
+        });
         const processes = createProcessView();
         const build = createEventBuilder(processes, BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint());
         const batcher = createSyscallBatcher(syscallNamesFromTable(syscallTable));
@@ -284,18 +292,36 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         // teardown() flushes what is pending and clears the timer, also after a failed start.
         stopFlush = flushSyscalls;
 
-        const load = (cgroupRoot: string | undefined, cgroupPrograms: ReadonlySet<string>): LoadedBpfObject =>
-          loadBpfObject(lib, {
-            path: objectPath,
-            ringBufferBytes: config.ringBufferBytes,
-            peerCacheEntries: config.peerCacheEntries,
-            selfTgid: opts.selfTgid ?? process.pid,
-            optionalPrograms: OPTIONAL_PROGRAMS,
-            cgroupRoot,
-            cgroupPrograms,
-            dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
-            log,
-          });
+        // Optional programs the kernel refused: a load fails as a whole, so they are left
+        // out of every later attempt rather than costing the sensor.
+        const leftOut = new Set<string>();
+        const load = (cgroupRoot: string | undefined, cgroupPrograms: ReadonlySet<string>): LoadedBpfObject => {
+          for (;;) {
+            refused.clear();
+            try {
+              return loadBpfObject(lib, {
+                path: objectPath,
+                ringBufferBytes: config.ringBufferBytes,
+                peerCacheEntries: config.peerCacheEntries,
+                selfTgid: opts.selfTgid ?? process.pid,
+                optionalPrograms: OPTIONAL_PROGRAMS,
+                leftOut,
+                cgroupRoot,
+                cgroupPrograms,
+                dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
+                log,
+              });
+            } catch (err) {
+              const optional = [...refused].filter((name) => OPTIONAL_PROGRAMS.has(name) && !leftOut.has(name));
+              if (optional.length === 0 || optional.length < refused.size) throw err;
+              for (const name of optional) {
+                leftOut.add(name);
+                blindSpots.push(`${name} not loaded: the kernel refused it (its verifier log is in the debug log)`);
+                log.warn({ program: name }, 'optional BPF program refused by the kernel; loading without it');
+              }
+            }
+          }
+        };
         // Names are an enrichment: a kernel or a cgroup root that refuses the DNS
         // programs must not cost every other observation. Each source is tried, then the
         // sensor is loaded without them.

@@ -86,6 +86,8 @@ describe('start-up errors', () => {
 });
 
 const DNS_PROGRAMS = ['tl_dns_answer', 'tl_dns_by_sock', 'tl_sock_netns'];
+/** io_uring_submit_req is optional: on kernels without it, only sys_enter is attached. */
+const RAW_TRACEPOINT_PROGRAMS = ['tl_sys_enter', 'tl_uring_submit'];
 
 /** The sensor with the DNS answer program (a resolver to believe, whatever /etc/resolv.conf says). */
 function sensorWithDns(extra: { cgroupRoot?: string; dnsNamespaceSource?: DnsNamespaceSource } = {}) {
@@ -111,6 +113,33 @@ describe('the DNS answer program', () => {
       expect(sensor.blindSpots.join('\n')).toMatch(
         /DNS names are not read \(helper: cannot attach tl_dns_answer.*; socket: cannot attach tl_dns_by_sock/,
       );
+    } finally {
+      await sensor.stop();
+    }
+    expect(ownBpfFds()).toEqual(before);
+  });
+});
+
+describe('an optional program the kernel refuses', () => {
+  it('is left out and said as a blind spot, and the rest of the sensor loads', async () => {
+    // An object built with a program the verifier refuses: a load fails as a whole, so
+    // without the retry this sensor would not start at all.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tripline-refused-'));
+    tmpDirs.push(dir);
+    const bpf = path.join(process.cwd(), 'agent/bpf');
+    const object = path.join(dir, 'tripline.bpf.o');
+    execFileSync('clang', [
+      ...['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-DTL_TEST_REFUSED_OPTIONAL'],
+      ...['-I', path.join(bpf, '.output'), '-I', bpf, '-c', path.join(bpf, 'tripline.bpf.c'), '-o', object],
+    ]);
+    fs.copyFileSync(path.join(bpf, '.output/syscalls-x86_64.json'), path.join(dir, 'syscalls-x86_64.json'));
+    const before = ownBpfFds();
+    const sensor = sensorWith(object);
+    await sensor.start(() => {});
+    try {
+      expect(sensor.stats().programs).not.toContain('tl_uring_submit');
+      expect(sensor.stats().programs).toContain('tl_enter_openat');
+      expect(sensor.blindSpots.join('\n')).toMatch(/tl_uring_submit not loaded: the kernel refused it/);
     } finally {
       await sensor.stop();
     }
@@ -165,9 +194,10 @@ describe('stop', () => {
         .sort(),
     ).toEqual(c.cgroupPrograms);
     expect(running.links - before.links).toBe(ours.length);
-    // One perf event per tracepoint program; the raw tracepoints (sys_enter,
-    // io_uring_submit_req) and cgroup programs have none.
-    expect(running.perfEvents - before.perfEvents).toBe(ours.length - 2 - c.cgroupPrograms.length);
+    // One perf event per tracepoint program; raw tracepoint and cgroup programs have none.
+    const raw = sensor.stats().programs.filter((p) => RAW_TRACEPOINT_PROGRAMS.includes(p)).length;
+    expect(raw).toBeGreaterThan(0);
+    expect(running.perfEvents - before.perfEvents).toBe(ours.length - raw - c.cgroupPrograms.length);
     expect(running.maps).toBeGreaterThan(before.maps);
     expect(ours.every(progExists)).toBe(true);
 
