@@ -23,6 +23,8 @@
 #define SOCK_DGRAM 2
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -550,6 +552,20 @@ static __always_inline void emit_sock(__u32 kind, __u16 family, __u16 port, __u8
 	bpf_ringbuf_submit(s, 0);
 }
 
+/* Reports key's peer (family, port, address, protocol, namespace filled in) once per
+ * process: fills in the process and checks the LRU of peers already reported. */
+static __always_inline void report_peer(struct tl_peer_key *key)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	key->tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_lookup_elem(&seen_peers, key))
+		return;
+	__u8 one = 1;
+	bpf_map_update_elem(&seen_peers, key, &one, BPF_ANY);
+	emit_sock(TL_KIND_CONNECT, key->family, key->port, key->proto, key->addr, 0, key->netns);
+}
+
 /* One connect event per (process, protocol, peer): the LRU forgets the oldest peers
  * first, so a long-lived process re-reports a peer only after many others. */
 static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
@@ -568,18 +584,11 @@ static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
 		return;
 	if (udp_only && proto != IPPROTO_UDP)
 		return;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	key.start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	key.proto = proto;
 	key.family = fam;
 	/* A DNS answer names this connect only if it reached the same network namespace. */
 	key.netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
-	if (bpf_map_lookup_elem(&seen_peers, &key))
-		return;
-	__u8 one = 1;
-	bpf_map_update_elem(&seen_peers, &key, &one, BPF_ANY);
-	emit_sock(TL_KIND_CONNECT, fam, key.port, proto, key.addr, 0, key.netns);
+	report_peer(&key);
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -631,16 +640,46 @@ int tl_enter_bind(struct trace_event_raw_sys_enter *ctx)
 
 /* The move to TCP_LISTEN happens only inside listen(2) (inet_listen), so the current
  * task, its pid and its cgroup are the listener's. */
+/* A TCP connect as the kernel makes it: the move from CLOSE to SYN_SENT happens inside
+ * connect (tcp_v4_connect, tcp_v6_connect), in the connecting task, for connect(2), an
+ * io_uring connect (also one run later by an io-wq worker, a thread of the same process,
+ * or on a registered file) and TCP Fast Open alike. The peer is the socket's own, which
+ * no thread can swap after the fact, unlike a syscall argument. The key matches the one
+ * sys_enter_connect builds, so a connect seen at both is reported once. */
+static __always_inline void tcp_connect_state(struct sock *sk, __u16 family, __u16 dport, const __u8 *daddr,
+					      const __u8 *daddr_v6)
+{
+	struct tl_peer_key key = {};
+	if (family == AF_INET)
+		bpf_probe_read_kernel(key.addr, 4, daddr);
+	else if (family == AF_INET6)
+		bpf_probe_read_kernel(key.addr, 16, daddr_v6);
+	else
+		return;
+	key.port = dport;
+	key.proto = IPPROTO_TCP;
+	key.family = family;
+	key.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	report_peer(&key);
+}
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (ctx->newstate != TCP_LISTEN || ctx->protocol != IPPROTO_TCP || is_self())
-		return 0;
 	/* Each field is loaded once, up front: the verifier refuses loads through a ctx
 	 * pointer plus offset, which the compiler otherwise forms for reuse. */
+	int oldstate = ctx->oldstate;
+	int newstate = ctx->newstate;
+	if (ctx->protocol != IPPROTO_TCP || (newstate != TCP_LISTEN && newstate != TCP_SYN_SENT) || is_self())
+		return 0;
 	__u16 family = ctx->family;
 	__u16 sport = ctx->sport;
 	struct sock *sk = (struct sock *)ctx->skaddr;
+	if (newstate == TCP_SYN_SENT) {
+		if (oldstate == TCP_CLOSE)
+			tcp_connect_state(sk, family, ctx->dport, ctx->daddr, ctx->daddr_v6);
+		return 0;
+	}
 	__u8 addr[16] = {};
 	if (family == AF_INET)
 		bpf_probe_read_kernel(addr, 4, ctx->saddr);
@@ -659,9 +698,38 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* ---- io_uring ------------------------------------------------------------------ */
 
+/* Kernels with the delayed_filename change (after 6.19) wrap a prepared path in a struct
+ * instead of pointing at it. The local types below describe that layout; CO-RE matches
+ * them by name without the ___ suffix, and a field exists only where its type fits. */
+struct delayed_filename___tl {
+	struct filename *__incomplete_filename;
+} __attribute__((preserve_access_index));
+
+struct io_open___delayed {
+	struct delayed_filename___tl filename;
+} __attribute__((preserve_access_index));
+
+struct io_rename___delayed {
+	struct delayed_filename___tl oldpath;
+	struct delayed_filename___tl newpath;
+} __attribute__((preserve_access_index));
+
+struct io_unlink___delayed {
+	struct delayed_filename___tl filename;
+} __attribute__((preserve_access_index));
+
+/* The kernel's copy of a request's path, for either layout; NULL for neither. */
+#define URING_PATH(req_type, p, field)                                                                  \
+	(bpf_core_field_exists(((struct req_type *)(p))->field)                                         \
+		 ? BPF_CORE_READ((struct req_type *)(p), field, name)                                    \
+		 : bpf_core_field_exists(((struct req_type##___delayed *)(p))->field)                    \
+			   ? BPF_CORE_READ((struct req_type##___delayed *)(p), field.__incomplete_filename, name) \
+			   : NULL)
+
 /* A connect submitted through a ring. The socket is the request's fd in the process's
- * table (a registered "fixed" file is an index into the ring's own table, not read: a
- * listed blind spot). The address is read from the user's buffer, as for connect(2):
+ * table at submission (a registered "fixed" file is an index into the ring's own table,
+ * and a descriptor a linked request makes does not exist yet: for TCP, tl_sock_set_state
+ * reports those; for UDP they are a listed blind spot). The address is read from the user's buffer, as for connect(2):
  * where the kernel keeps its own copy differs between versions (an io_async_msghdr, then
  * a bare sockaddr_storage), and reading the wrong one would report a wrong peer. */
 static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
@@ -679,15 +747,23 @@ static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
  * blind spot of syscall-based sensors. io_uring_submit_req fires once a request is
  * prepared, in the submitting task or the ring's SQPOLL thread (a thread of the same
  * process): paths are already copied into the kernel (struct filename) and flags into
- * the request, so for files what is read is what the kernel will act on. Linux 6.0+ (the
- * tracepoint, and the per-operation data in io_kiocb.cmd); optional in the loader, and
- * the type checks keep it loadable where the request layout differs. */
+ * the request, so for files what is read is what the kernel will act on. TCP connects are
+ * also reported by tl_sock_set_state, which sees those this cannot (a descriptor that
+ * does not exist yet at submission, a registered file). Linux 6.4+ (the tracepoint's
+ * name; before, io_uring_submit_sqe); optional in the loader, and the type checks keep
+ * it loadable where the request layout differs. */
 SEC("raw_tracepoint/io_uring_submit_req")
 int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* A raw tracepoint: the kernel does not format the event (with its opcode name) for
 	 * each request, which a classic tracepoint program would pay on every submission. */
 	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
+#ifdef TL_TEST_REFUSED_OPTIONAL
+	/* Built into a test object only: a read the verifier refuses, showing that a refused
+	 * optional program costs only itself (test/integration/ebpf/sensor-lifecycle.test.ts). */
+	if (ctx->args[1] == 1)
+		return *(int *)ctx->args[2];
+#endif
 	if (!bpf_core_field_exists(req->cmd))
 		return 0;
 	__u8 op = BPF_CORE_READ(req, opcode);
@@ -697,22 +773,26 @@ int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		struct io_open *open = cmd;
 		__u64 flags = BPF_CORE_READ(open, how.flags);
-		if (flags & WRITE_INTENT)
-			emit_file_from(TL_FILE_OPEN_WRITE, (__u32)flags, BPF_CORE_READ(open, dfd),
-				       BPF_CORE_READ(open, filename, name), 0, NULL, true);
+		const char *path = URING_PATH(io_open, open, filename);
+		if ((flags & WRITE_INTENT) && path)
+			emit_file_from(TL_FILE_OPEN_WRITE, (__u32)flags, BPF_CORE_READ(open, dfd), path, 0, NULL, true);
 	} else if (op == IORING_OP_RENAMEAT) {
 		if (!bpf_core_type_exists(struct io_rename))
 			return 0;
 		struct io_rename *ren = cmd;
-		emit_file_from(TL_FILE_RENAME, BPF_CORE_READ(ren, flags), BPF_CORE_READ(ren, new_dfd),
-			       BPF_CORE_READ(ren, newpath, name), BPF_CORE_READ(ren, old_dfd),
-			       BPF_CORE_READ(ren, oldpath, name), true);
+		const char *to = URING_PATH(io_rename, ren, newpath);
+		const char *from = URING_PATH(io_rename, ren, oldpath);
+		if (to && from)
+			emit_file_from(TL_FILE_RENAME, BPF_CORE_READ(ren, flags), BPF_CORE_READ(ren, new_dfd), to,
+				       BPF_CORE_READ(ren, old_dfd), from, true);
 	} else if (op == IORING_OP_UNLINKAT) {
 		if (!bpf_core_type_exists(struct io_unlink))
 			return 0;
 		struct io_unlink *un = cmd;
-		emit_file_from(TL_FILE_UNLINK, BPF_CORE_READ(un, flags), BPF_CORE_READ(un, dfd),
-			       BPF_CORE_READ(un, filename, name), 0, NULL, true);
+		const char *path = URING_PATH(io_unlink, un, filename);
+		if (path)
+			emit_file_from(TL_FILE_UNLINK, BPF_CORE_READ(un, flags), BPF_CORE_READ(un, dfd), path, 0, NULL,
+				       true);
 	} else if (op == IORING_OP_CONNECT) {
 		uring_connect(req, cmd);
 	}

@@ -124,20 +124,31 @@ describe('file writes', () => {
     const bin = path.join(dir, 'uring-file-ops');
     execFileSync('clang', ['-O2', '-o', bin, path.join(import.meta.dirname, 'fixtures', 'uring-file-ops.c')]);
     const cg = sandbox.container('containerd');
-    const r = await cg.run(bin, [dir]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const a = path.join(dir, 'uring-a');
-    const b = path.join(dir, 'uring-b');
-    const open = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'open-write' && e.path === a);
-    expect(open.flags & 0o1).toBe(0o1); // O_WRONLY
-    expect(open.process.exe).toBe(bin);
-    const rename = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === b);
-    expect(rename.oldPath).toBe(a);
-    await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === b);
-    // The read-only open between them is no write: records arrive in order, so by the
-    // unlink it would have come.
-    expect(harness.of(cg.id, 'file').filter((e) => e.op === 'open-write')).toHaveLength(1);
+    // It waits for end of input: the relative path is resolved through its descriptor.
+    const child = cg.spawn(bin, [dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    try {
+      const a = path.join(dir, 'uring-a');
+      const b = path.join(dir, 'uring-b');
+      const open = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'open-write' && e.path === a);
+      expect(open.flags & 0o1).toBe(0o1); // O_WRONLY
+      expect(open.process.exe).toBe(bin);
+      const rename = await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'rename' && e.path === b);
+      expect(rename.oldPath).toBe(a);
+      await harness.waitForEvent(cg.id, 'file', (e) => e.op === 'unlink' && e.path === b);
+      const relative = await harness.waitForEvent(cg.id, 'file', (e) => e.path.endsWith('uring-rel'));
+      expect(relative.path).toBe(path.join(dir, 'uring-rel'));
+      expect(relative.resolved).toBe(true);
+      // The read-only open between them is no write: records arrive in order, so by the
+      // last one it would have come.
+      expect(harness.of(cg.id, 'file').filter((e) => e.op === 'open-write')).toHaveLength(2);
+    } finally {
+      child.stdin!.end();
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
   });
 
   it('resolves a relative path against the writer’s working directory', async () => {
@@ -267,7 +278,12 @@ describe('egress', () => {
     }
   });
 
-  it('reports a TCP connect made through io_uring, which makes no connect syscall', async () => {
+  // linked: the ring makes the socket too, so its descriptor does not exist when the
+  // connect is submitted; only the kernel's own move to SYN_SENT can report it.
+  it.each([
+    { how: 'on a socket from socket(2)', args: [] },
+    { how: 'on a socket the ring made', args: ['linked'] },
+  ])('reports a TCP connect made through io_uring, which makes no connect syscall ($how)', async ({ args }) => {
     const dir = fs.mkdtempSync(path.join(tmp, 'uring-connect-'));
     const bin = path.join(dir, 'uring-connect');
     execFileSync('clang', ['-O2', '-o', bin, path.join(import.meta.dirname, 'fixtures', 'uring-connect.c')]);
@@ -276,7 +292,7 @@ describe('egress', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       const cg = sandbox.container('crio');
-      const r = await cg.run(bin, ['127.0.0.9', String(port)]);
+      const r = await cg.run(bin, ['127.0.0.9', String(port), ...args]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const e = await harness.waitForEvent(cg.id, 'connect', (x) => x.port === port);
