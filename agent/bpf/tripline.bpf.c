@@ -23,6 +23,7 @@
 #define SOCK_DGRAM 2
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define PF_KTHREAD 0x00200000
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
@@ -567,34 +568,59 @@ static __always_inline void report_peer(struct tl_peer_key *key)
 }
 
 /* One connect event per (process, protocol, peer): the LRU forgets the oldest peers
- * first, so a long-lived process re-reports a peer only after many others. */
-static __always_inline void emit_peer(int fd, const void *uaddr, bool udp_only)
+ * first, so a long-lived process re-reports a peer only after many others. True when
+ * the peer was read (reported now or before). */
+static __always_inline bool emit_peer(int fd, const void *uaddr, bool udp_only)
 {
 	if (is_self())
-		return;
+		return false;
 	struct tl_peer_key key = {};
 	__u16 fam = 0;
 	if (!read_sockaddr(uaddr, &fam, &key.port, key.addr) || key.port == 0)
-		return;
+		return false;
 	struct socket *sock = socket_of_fd(fd);
 	if (!sock)
-		return;
+		return false;
 	__u16 proto = BPF_CORE_READ(sock, sk, sk_protocol);
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return;
+		return false;
 	if (udp_only && proto != IPPROTO_UDP)
-		return;
+		return false;
 	key.proto = proto;
 	key.family = fam;
 	/* A DNS answer names this connect only if it reached the same network namespace. */
 	key.netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
 	report_peer(&key);
+	return true;
 }
+
+/* Threads inside a connect(2) whose peer the entry tracepoint read. Their move to
+ * SYN_SENT is not reported again: a connect-time load balancer (Cilium's or Calico's
+ * eBPF service handling) rewrites a service address to a backend's before the kernel
+ * connects, and reporting both would make every service call two peers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} connecting SEC(".maps");
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tl_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	emit_peer((int)ctx->args[0], (const void *)ctx->args[1], false);
+	if (emit_peer((int)ctx->args[0], (const void *)ctx->args[1], false)) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u8 one = 1;
+		bpf_map_update_elem(&connecting, &tid, &one, BPF_ANY);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tl_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&connecting, &tid);
 	return 0;
 }
 
@@ -641,14 +667,20 @@ int tl_enter_bind(struct trace_event_raw_sys_enter *ctx)
 /* The move to TCP_LISTEN happens only inside listen(2) (inet_listen), so the current
  * task, its pid and its cgroup are the listener's. */
 /* A TCP connect as the kernel makes it: the move from CLOSE to SYN_SENT happens inside
- * connect (tcp_v4_connect, tcp_v6_connect), in the connecting task, for connect(2), an
- * io_uring connect (also one run later by an io-wq worker, a thread of the same process,
- * or on a registered file) and TCP Fast Open alike. The peer is the socket's own, which
- * no thread can swap after the fact, unlike a syscall argument. The key matches the one
- * sys_enter_connect builds, so a connect seen at both is reported once. */
+ * connect (tcp_v4_connect, tcp_v6_connect), in the connecting task. This reports the
+ * TCP connects no connect(2) argument showed: io_uring's (inline, or run later by an
+ * io-wq worker, a thread of the same process; on a registered file or a descriptor a
+ * linked request made) and TCP Fast Open's. Kernel threads' connects (NFS, iSCSI,
+ * MPTCP subflows) belong to no workload and are left out. */
 static __always_inline void tcp_connect_state(struct sock *sk, __u16 family, __u16 dport, const __u8 *daddr,
 					      const __u8 *daddr_v6)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_lookup_elem(&connecting, &tid))
+		return;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return;
 	struct tl_peer_key key = {};
 	if (family == AF_INET)
 		bpf_probe_read_kernel(key.addr, 4, daddr);
@@ -698,20 +730,39 @@ int tl_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* ---- io_uring ------------------------------------------------------------------ */
 
-/* Kernels with the delayed_filename change (after 6.19) wrap a prepared path in a struct
- * instead of pointing at it. The local types below describe that layout; CO-RE matches
- * them by name without the ___ suffix, and a field exists only where its type fits. */
+/* The path a request prepared: a pointer to a struct filename, or, on kernels with the
+ * delayed_filename change (after 6.19), that pointer wrapped in a struct. Both layouts
+ * are local types, so the build does not depend on which one the build host's
+ * vmlinux.h has; CO-RE matches them by name without the ___ suffix, and a field exists
+ * only where its type fits (a pointer never matches a struct). */
+struct filename___tl {
+	const char *name;
+} __attribute__((preserve_access_index));
+
 struct delayed_filename___tl {
-	struct filename *__incomplete_filename;
+	struct filename___tl *__incomplete_filename;
+} __attribute__((preserve_access_index));
+
+struct io_open___ptr {
+	struct filename___tl *filename;
 } __attribute__((preserve_access_index));
 
 struct io_open___delayed {
 	struct delayed_filename___tl filename;
 } __attribute__((preserve_access_index));
 
+struct io_rename___ptr {
+	struct filename___tl *oldpath;
+	struct filename___tl *newpath;
+} __attribute__((preserve_access_index));
+
 struct io_rename___delayed {
 	struct delayed_filename___tl oldpath;
 	struct delayed_filename___tl newpath;
+} __attribute__((preserve_access_index));
+
+struct io_unlink___ptr {
+	struct filename___tl *filename;
 } __attribute__((preserve_access_index));
 
 struct io_unlink___delayed {
@@ -720,16 +771,16 @@ struct io_unlink___delayed {
 
 /* The kernel's copy of a request's path, for either layout; NULL for neither. */
 #define URING_PATH(req_type, p, field)                                                                  \
-	(bpf_core_field_exists(((struct req_type *)(p))->field)                                         \
-		 ? BPF_CORE_READ((struct req_type *)(p), field, name)                                    \
+	(bpf_core_field_exists(((struct req_type##___ptr *)(p))->field)                                 \
+		 ? BPF_CORE_READ((struct req_type##___ptr *)(p), field, name)                            \
 		 : bpf_core_field_exists(((struct req_type##___delayed *)(p))->field)                    \
 			   ? BPF_CORE_READ((struct req_type##___delayed *)(p), field.__incomplete_filename, name) \
 			   : NULL)
 
-/* A connect submitted through a ring. The socket is the request's fd in the process's
- * table at submission (a registered "fixed" file is an index into the ring's own table,
- * and a descriptor a linked request makes does not exist yet: for TCP, tl_sock_set_state
- * reports those; for UDP they are a listed blind spot). The address is read from the user's buffer, as for connect(2):
+/* A UDP connect submitted through a ring. The socket is the request's fd in the
+ * process's table at submission (a registered "fixed" file is an index into the ring's
+ * own table, and a descriptor a linked request makes does not exist yet: a listed blind
+ * spot). The address is read from the user's buffer, as for connect(2):
  * where the kernel keeps its own copy differs between versions (an io_async_msghdr, then
  * a bare sockaddr_storage), and reading the wrong one would report a wrong peer. */
 static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
@@ -739,7 +790,9 @@ static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
 	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE)
 		return;
 	struct io_connect *conn = cmd;
-	emit_peer(BPF_CORE_READ(req, cqe.fd), BPF_CORE_READ(conn, addr), false);
+	/* UDP only: a TCP connect is reported from its move to SYN_SENT, which sees the
+	 * socket whatever descriptor named it. */
+	emit_peer(BPF_CORE_READ(req, cqe.fd), BPF_CORE_READ(conn, addr), true);
 }
 
 /* A file opened, renamed or removed, or a connection opened, through an io_uring ring

@@ -76,7 +76,6 @@ export interface EbpfSensor extends Sensor {
 }
 
 const BASE_BLIND_SPOTS = [
-  'io_uring: sends with a destination, UDP connects on registered (fixed) files or on descriptors the ring makes, and UDP binds are not seen (opens for writing, renames, unlinks and connects through it are, from Linux 6.4)',
   'sendmmsg destinations are not read (connected UDP sockets are seen at connect)',
   'fchmod, truncate, link, symlink and mkdir are not reported as file writes',
   'file paths longer than 255 bytes are cut and marked unresolved; argv is cut at 32 arguments or 1024 bytes',
@@ -312,12 +311,21 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
                 log,
               });
             } catch (err) {
-              const optional = [...refused].filter((name) => OPTIONAL_PROGRAMS.has(name) && !leftOut.has(name));
-              if (optional.length === 0 || optional.length < refused.size) throw err;
+              // libbpf names the program the verifier refused; for other failures (a
+              // relocation, a map) it may name none, and then every optional program is
+              // left out once before the failure counts.
+              const named = refused.size > 0;
+              const optional = (named ? [...refused] : [...OPTIONAL_PROGRAMS]).filter(
+                (name) => OPTIONAL_PROGRAMS.has(name) && !leftOut.has(name),
+              );
+              if (optional.length === 0 || (named && optional.length < refused.size)) throw err;
+              const why = named
+                ? 'the kernel refused it (the verifier log is logged at debug level)'
+                : `the object did not load with it: ${err instanceof Error ? err.message : String(err)}`;
               for (const name of optional) {
                 leftOut.add(name);
-                blindSpots.push(`${name} not loaded: the kernel refused it (its verifier log is in the debug log)`);
-                log.warn({ program: name }, 'optional BPF program refused by the kernel; loading without it');
+                blindSpots.push(`${name} not loaded: ${why}`);
+                log.warn({ program: name, err }, 'optional BPF program not loaded; loading without it');
               }
             }
           }
@@ -355,6 +363,11 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         lib.mallocTrim();
         programs = object.attached;
         for (const s of object.skipped) blindSpots.push(`${s.name} not attached: ${s.error}`);
+        blindSpots.push(
+          programs.includes('tl_uring_submit')
+            ? 'io_uring: sends with a destination, UDP connects on registered (fixed) files or on descriptors the ring makes, and UDP binds are not seen'
+            : 'io_uring: files opened, renamed or removed and UDP connects through a ring are not seen (tl_uring_submit is not loaded; TCP connects are seen)',
+        );
         dropReader = createKernelDropReader(lib, object.mapFd('drops'), object.mapFd('cgroup_drops'));
         reader = createRingReader({
           lib,

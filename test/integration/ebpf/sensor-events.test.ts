@@ -304,6 +304,29 @@ describe('egress', () => {
     }
   });
 
+  it('reports a connect(2) the kernel rewrites once, by the address the process asked for', async () => {
+    // The kernel connects 0.0.0.0 to loopback, as a connect-time load balancer rewrites
+    // a service address to a backend's: the move to SYN_SENT must not add the rewritten
+    // peer to the one connect(2) named.
+    const server = net.createServer((c) => c.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const probe = await freePort();
+    try {
+      const cg = sandbox.container('containerd');
+      const script =
+        `const net=require('net');const c=net.connect(${port},'0.0.0.0');` +
+        `c.on('close',()=>{const t=net.connect(${probe},'127.0.0.1');t.on('error',()=>{});});c.on('error',()=>{});`;
+      expect((await cg.run(NODE, ['-e', script])).code).toBe(0);
+      // The refused connect after it proves the sensor had caught up.
+      await harness.waitForEvent(cg.id, 'connect', (e) => e.port === probe);
+      const toServer = harness.of(cg.id, 'connect').filter((e) => e.port === port);
+      expect(toServer.map((e) => e.ip)).toEqual(['0.0.0.0']);
+    } finally {
+      server.close();
+    }
+  });
+
   it('ignores unix-domain connects', async () => {
     const sock = path.join(tmp, 'unix.sock');
     const server = net.createServer((s) => s.destroy());

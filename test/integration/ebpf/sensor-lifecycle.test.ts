@@ -140,6 +140,7 @@ describe('an optional program the kernel refuses', () => {
       expect(sensor.stats().programs).not.toContain('tl_uring_submit');
       expect(sensor.stats().programs).toContain('tl_enter_openat');
       expect(sensor.blindSpots.join('\n')).toMatch(/tl_uring_submit not loaded: the kernel refused it/);
+      expect(sensor.blindSpots.join('\n')).toMatch(/io_uring: files opened, renamed or removed .* are not seen/);
     } finally {
       await sensor.stop();
     }
