@@ -10,13 +10,13 @@ import type { Registry } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../../../proto/events.js';
 import type { DropCount, DropReason } from '../../../proto/report.js';
 import type { EmitFn, Sensor, SensorDrops } from '../sensor.js';
-import { loadBpfObject, type LoadedBpfObject } from './bpf-object.js';
+import type { LoadedBpfObject } from './bpf-object.js';
 import { EBPF_SENSOR_DEFAULTS, type EbpfSensorConfig } from './ebpf-sensor-config.js';
 import { parseDnsResponse } from '../../dns/dns-message.js';
 import { createResolvedNames, type ResolvedNames } from '../../dns/resolved-names.js';
 import { loadResolvedNames, saveResolvedNames } from '../../dns/resolved-names-file.js';
 import { findCgroupV2Root } from '../../containers/cgroup-root.js';
-import { DNS_PROGRAMS, dnsNamespaceSources, type DnsNamespaceSource } from './dns-namespace-source.js';
+import { dnsNamespaceSources, type DnsNamespaceSource } from './dns-namespace-source.js';
 import { isNamespaceLocal, resolverKey, trustedResolvers } from './dns-resolvers.js';
 import { createEventBuilder } from './event-builder.js';
 import { createKernelDropReader, type KernelDropReader } from './kernel-drops.js';
@@ -33,6 +33,7 @@ import { createProcessView } from './process-view.js';
 import { decodeRecord, RECORD_KIND, recordKindName, type RawRecord } from './records.js';
 import { createRingReader, type RingReader } from './ring-reader.js';
 import { createSensorMetrics } from './sensor-metrics.js';
+import { loadSensorObject, REFUSED_PROGRAM } from './sensor-object.js';
 import { createSyscallBatcher, syscallNamesFromTable } from './syscall-batcher.js';
 
 export interface EbpfSensorOptions {
@@ -54,8 +55,6 @@ export interface EbpfSensorOptions {
   /** Only this way of learning an answer's network namespace (dns-namespace-source.ts); default: probed. */
   readonly dnsNamespaceSource?: DnsNamespaceSource;
 }
-
-const NO_PROGRAMS: ReadonlySet<string> = new Set();
 
 export interface EbpfSensorStats {
   /** Records decoded since start, per kind (syscalls: one per newly used syscall number). */
@@ -87,8 +86,6 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Bounds of the DNS answers kept (agent/dns/resolved-names.ts): ~100 bytes each. */
 const DNS_ADDRESSES_PER_CONTAINER = 512;
 const DNS_ADDRESSES = 65_536;
-/** libbpf's message for a program the kernel refused to load. */
-const REFUSED_PROGRAM = /prog '([^']+)': failed to load/;
 const OPTIONAL_PROGRAMS = new Set(['tl_enter_fchmodat2', 'tl_enter_openat2', 'tl_enter_execveat', 'tl_uring_submit']);
 const KIND_OF_RECORD: Record<number, EventKind> = {
   [RECORD_KIND.exec]: 'exec',
@@ -291,73 +288,20 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         // teardown() flushes what is pending and clears the timer, also after a failed start.
         stopFlush = flushSyscalls;
 
-        // Optional programs the kernel refused: a load fails as a whole, so they are left
-        // out of every later attempt rather than costing the sensor.
-        const leftOut = new Set<string>();
-        const load = (cgroupRoot: string | undefined, cgroupPrograms: ReadonlySet<string>): LoadedBpfObject => {
-          for (;;) {
-            refused.clear();
-            try {
-              return loadBpfObject(lib, {
-                path: objectPath,
-                ringBufferBytes: config.ringBufferBytes,
-                peerCacheEntries: config.peerCacheEntries,
-                selfTgid: opts.selfTgid ?? process.pid,
-                optionalPrograms: OPTIONAL_PROGRAMS,
-                leftOut,
-                cgroupRoot,
-                cgroupPrograms,
-                dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
-                log,
-              });
-            } catch (err) {
-              // libbpf names the program the verifier refused; for other failures (a
-              // relocation, a map) it may name none, and then every optional program is
-              // left out once before the failure counts.
-              const named = refused.size > 0;
-              const optional = (named ? [...refused] : [...OPTIONAL_PROGRAMS]).filter(
-                (name) => OPTIONAL_PROGRAMS.has(name) && !leftOut.has(name),
-              );
-              if (optional.length === 0 || (named && optional.length < refused.size)) throw err;
-              const why = named
-                ? 'the kernel refused it (the verifier log is logged at debug level)'
-                : `the object did not load with it: ${err instanceof Error ? err.message : String(err)}`;
-              for (const name of optional) {
-                leftOut.add(name);
-                blindSpots.push(`${name} not loaded: ${why}`);
-                log.warn({ program: name, err }, 'optional BPF program not loaded; loading without it');
-              }
-            }
-          }
-        };
-        // Names are an enrichment: a kernel or a cgroup root that refuses the DNS
-        // programs must not cost every other observation. Each source is tried, then the
-        // sensor is loaded without them.
-        let loaded: LoadedBpfObject | undefined;
-        const refusals: string[] = [];
-        for (const source of dns.sources) {
-          try {
-            loaded = load(dns.cgroupRoot, DNS_PROGRAMS[source]);
-          } catch (err) {
-            refusals.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
-            log.warn({ err, cgroupRoot: dns.cgroupRoot, namespaceSource: source }, 'DNS answer programs not loaded');
-            continue;
-          }
-          log.info({ namespaceSource: source }, 'DNS answer programs loaded');
-          blindSpots.push(
-            'DNS names come from UDP answers of the trusted resolvers only (not DNS over TCP, TLS or HTTPS, and not answers cut at 1232 bytes)',
-          );
-          if (source === 'socket')
-            blindSpots.push(
-              'DNS answers to UDP sockets created before the agent started name nothing (this kernel cannot tell their network namespace)',
-            );
-          break;
-        }
-        if (refusals.length > 0 && loaded === undefined)
-          blindSpots.push(
-            `DNS names are not read (${refusals.join('; ')}): external peers are reported by address only`,
-          );
-        object = loaded ?? load(undefined, NO_PROGRAMS);
+        const loaded = loadSensorObject(lib, {
+          path: objectPath,
+          ringBufferBytes: config.ringBufferBytes,
+          peerCacheEntries: config.peerCacheEntries,
+          selfTgid: opts.selfTgid ?? process.pid,
+          optionalPrograms: OPTIONAL_PROGRAMS,
+          dnsCgroupRoot: dns.cgroupRoot,
+          dnsSources: dns.sources,
+          dnsResolvers: dns.resolvers.map((a) => ({ key: resolverKey(a), local: isNamespaceLocal(a) })),
+          refused,
+          log,
+        });
+        object = loaded.object;
+        blindSpots.push(...loaded.blindSpots);
         // Loading parsed the kernel's BTF (megabytes of malloc'd memory, freed again by
         // libbpf); glibc keeps freed pages resident until asked to hand them back.
         lib.mallocTrim();
