@@ -780,9 +780,9 @@ struct io_unlink___delayed {
 /* A UDP connect submitted through a ring. The socket is the request's fd in the
  * process's table at submission (a registered "fixed" file is an index into the ring's
  * own table, and a descriptor a linked request makes does not exist yet: a listed blind
- * spot). The address is read from the user's buffer, as for connect(2):
- * where the kernel keeps its own copy differs between versions (an io_async_msghdr, then
- * a bare sockaddr_storage), and reading the wrong one would report a wrong peer. */
+ * spot). The address is read from the user's buffer, as for connect(2): where the kernel
+ * keeps its own copy differs between versions (an io_async_msghdr, then a bare
+ * sockaddr_storage), and reading the wrong one would report a wrong peer. */
 static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
 {
 	if (!bpf_core_type_exists(struct io_connect) || !bpf_core_field_exists(req->cqe.fd))
@@ -800,11 +800,11 @@ static __always_inline void uring_connect(struct io_kiocb *req, void *cmd)
  * blind spot of syscall-based sensors. io_uring_submit_req fires once a request is
  * prepared, in the submitting task or the ring's SQPOLL thread (a thread of the same
  * process): paths are already copied into the kernel (struct filename) and flags into
- * the request, so for files what is read is what the kernel will act on. TCP connects are
- * also reported by tl_sock_set_state, which sees those this cannot (a descriptor that
- * does not exist yet at submission, a registered file). Linux 6.4+ (the tracepoint's
- * name; before, io_uring_submit_sqe); optional in the loader, and the type checks keep
- * it loadable where the request layout differs. */
+ * the request, so for files what is read is what the kernel will act on. TCP connects
+ * through a ring are reported by tl_sock_set_state (their move to SYN_SENT), which
+ * sees the socket whatever descriptor named it; this program reads UDP ones. Linux
+ * 6.4+ (the tracepoint's name; before, io_uring_submit_sqe); optional in the loader,
+ * and the type checks keep it loadable where the request layout differs. */
 SEC("raw_tracepoint/io_uring_submit_req")
 int tl_uring_submit(struct bpf_raw_tracepoint_args *ctx)
 {
