@@ -310,7 +310,7 @@ export function createEbpfSensor(opts: EbpfSensorOptions): EbpfSensor {
         blindSpots.push(
           programs.includes('tl_uring_submit')
             ? 'io_uring: sends with a destination, UDP connects on registered (fixed) files or on descriptors the ring makes, and UDP binds are not seen'
-            : 'io_uring: files opened, renamed or removed and UDP connects through a ring are not seen (tl_uring_submit is not loaded; TCP connects are seen)',
+            : 'io_uring: files opened, renamed or removed and UDP connects through a ring are not seen (tl_uring_submit is not attached; TCP connects are seen)',
         );
         dropReader = createKernelDropReader(lib, object.mapFd('drops'), object.mapFd('cgroup_drops'));
         reader = createRingReader({
