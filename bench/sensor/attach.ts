@@ -6,13 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../../lib/logger.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
+import { median } from './program-stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 const rssBefore = process.memoryUsage().rss;
 const startMs: number[] = [];

@@ -17,6 +17,7 @@ import { parseAgentConfig } from '../../agent/config.js';
 import { startAgent } from '../../agent/main.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { createPrintTransport } from '../../agent/transport/print-transport.js';
+import { median } from './program-stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,11 +35,6 @@ function workload(): number {
     `for i in $(seq 1 300); do echo "$i" > ${scratch}/f-$i.txt; cat ${scratch}/f-$i.txt > /dev/null; done`,
   ]);
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 try {

@@ -13,22 +13,17 @@
  * Prints {"bench":"sensor-packet-overhead",...}.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../lib/logger.js';
 import { Problems } from '../../lib/config-problems.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import type { DnsNamespaceSource } from '../../agent/sensors/ebpf/dns-namespace-source.js';
 import { parseEbpfSensorConfig } from '../../agent/sensors/ebpf/ebpf-sensor-config.js';
 import { buildNativeTools } from './native.js';
+import { median, programNsPerRun } from './program-stats.js';
 
 const DATAGRAMS = Number(process.env.BENCH_DATAGRAMS ?? 300_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 100_000);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 function config(dnsNames: boolean) {
   const problems = new Problems();
@@ -37,47 +32,6 @@ function config(dnsNames: boolean) {
   const c = parseEbpfSensorConfig({ dnsNames, dnsResolvers: ['127.0.0.153'] }, problems);
   problems.throwIfAny();
   return c;
-}
-
-interface ProgInfo {
-  readonly run_time_ns?: number;
-  readonly run_cnt?: number;
-}
-
-/**
- * Programs' own kernel time per run, from kernel.bpf_stats_enabled (restored after), with
- * the sensor reading namespaces from `source`: each load runs, then its program's
- * statistics are read.
- */
-async function programNsPerRun(
-  source: DnsNamespaceSource,
-  loads: readonly { program: string; run: () => number; count: number }[],
-): Promise<Record<string, { nsPerRun: number; runsPerLoadItem: number }>> {
-  const knob = '/proc/sys/kernel/bpf_stats_enabled';
-  const was = readFileSync(knob, 'utf8').trim();
-  writeFileSync(knob, '1');
-  const sensor = createEbpfSensor({ config: config(true), log: silentLogger(), dnsNamespaceSource: source });
-  const out: Record<string, { nsPerRun: number; runsPerLoadItem: number }> = {};
-  try {
-    await sensor.start(() => {});
-    for (const load of loads) {
-      load.run();
-      // One program prints as an object, several as an array.
-      const shown = JSON.parse(
-        execFileSync('bpftool', ['--json', 'prog', 'show', 'name', load.program], { encoding: 'utf8' }),
-      ) as ProgInfo | ProgInfo[];
-      const info = Array.isArray(shown) ? shown[0] : shown;
-      const runs = info?.run_cnt ?? 0;
-      out[load.program] = {
-        nsPerRun: runs > 0 ? Number(((info!.run_time_ns ?? 0) / runs).toFixed(1)) : NaN,
-        runsPerLoadItem: Number((runs / load.count).toFixed(3)),
-      };
-    }
-    return out;
-  } finally {
-    await sensor.stop();
-    writeFileSync(knob, was);
-  }
 }
 
 const tools = buildNativeTools();
@@ -118,8 +72,14 @@ try {
       }
     }
   }
-  const own = (await programNsPerRun('helper', [{ program: 'tl_dns_answer', run, count: DATAGRAMS }])).tl_dns_answer!;
-  const bySocket = await programNsPerRun('socket', [
+  const sensorWith = (source: DnsNamespaceSource) => ({
+    config: config(true),
+    log: silentLogger(),
+    dnsNamespaceSource: source,
+  });
+  const own = (await programNsPerRun(sensorWith('helper'), [{ program: 'tl_dns_answer', run, count: DATAGRAMS }]))
+    .tl_dns_answer!;
+  const bySocket = await programNsPerRun(sensorWith('socket'), [
     { program: 'tl_dns_by_sock', run, count: DATAGRAMS },
     { program: 'tl_sock_netns', run: createSockets, count: SOCKETS },
   ]);

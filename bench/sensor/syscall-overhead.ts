@@ -9,14 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { silentLogger } from '../../lib/logger.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { buildNativeTools } from './native.js';
+import { median } from './program-stats.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 const tools = buildNativeTools();
 try {

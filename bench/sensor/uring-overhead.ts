@@ -8,23 +8,13 @@
  * Prints {"bench":"sensor-uring-overhead",...}.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../lib/logger.js';
 import { createEbpfSensor } from '../../agent/sensors/ebpf/ebpf-sensor.js';
 import { buildNativeTools } from './native.js';
+import { median, programNsPerRun } from './program-stats.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-interface ProgInfo {
-  readonly run_time_ns?: number;
-  readonly run_cnt?: number;
-}
 
 const tools = buildNativeTools();
 try {
@@ -43,22 +33,8 @@ try {
       await sensor.stop();
     }
   }
-  const knob = '/proc/sys/kernel/bpf_stats_enabled';
-  const was = readFileSync(knob, 'utf8').trim();
-  writeFileSync(knob, '1');
-  let own: ProgInfo | undefined;
-  const sensor = createEbpfSensor({ log: silentLogger() });
-  try {
-    await sensor.start(() => {});
-    run();
-    own = JSON.parse(
-      execFileSync('bpftool', ['--json', 'prog', 'show', 'name', 'tl_uring_submit'], { encoding: 'utf8' }),
-    ) as ProgInfo;
-  } finally {
-    await sensor.stop();
-    writeFileSync(knob, was);
-  }
-  const runs = own?.run_cnt ?? 0;
+  const own = (await programNsPerRun({ log: silentLogger() }, [{ program: 'tl_uring_submit', run, count: REQUESTS }]))
+    .tl_uring_submit!;
   console.log(
     JSON.stringify({
       bench: 'sensor-uring-overhead',
@@ -68,8 +44,8 @@ try {
       sensorNsPerRequest: median(sides.sensor),
       ratio: Number((median(sides.sensor) / median(sides.none)).toFixed(3)),
       ratioOfMinimums: Number((Math.min(...sides.sensor) / Math.min(...sides.none)).toFixed(3)),
-      programOwnNsPerRequest: runs > 0 ? Number(((own!.run_time_ns ?? 0) / runs).toFixed(1)) : NaN,
-      programRunsPerRequest: Number((runs / REQUESTS).toFixed(3)),
+      programOwnNsPerRequest: own.nsPerRun,
+      programRunsPerRequest: own.runsPerLoadItem,
       samples: sides,
     }),
   );
