@@ -33,7 +33,7 @@ export function loadSensorObject(
   lib: Libbpf,
   opts: SensorObjectOptions,
 ): { object: LoadedBpfObject; blindSpots: string[] } {
-  const { log, refused } = opts;
+  const { dnsCgroupRoot, dnsSources, refused, log, ...objectOptions } = opts;
   const blindSpots: string[] = [];
   const leftOut = new Set<string>();
 
@@ -41,7 +41,7 @@ export function loadSensorObject(
     for (;;) {
       refused.clear();
       try {
-        return loadBpfObject(lib, { ...opts, leftOut, cgroupRoot, cgroupPrograms });
+        return loadBpfObject(lib, { ...objectOptions, log, leftOut, cgroupRoot, cgroupPrograms });
       } catch (err) {
         // libbpf names the program the verifier refused; for other failures (a
         // relocation, a map) it may name none, and then every optional program is left
@@ -66,13 +66,13 @@ export function loadSensorObject(
   // Names are an enrichment: a kernel or a cgroup root that refuses the DNS programs must
   // not cost every other observation.
   const refusals: string[] = [];
-  for (const source of opts.dnsSources) {
+  for (const source of dnsSources) {
     let object: LoadedBpfObject;
     try {
-      object = load(opts.dnsCgroupRoot, DNS_PROGRAMS[source]);
+      object = load(dnsCgroupRoot, DNS_PROGRAMS[source]);
     } catch (err) {
       refusals.push(`${source}: ${message(err)}`);
-      log.warn({ err, cgroupRoot: opts.dnsCgroupRoot, namespaceSource: source }, 'DNS answer programs not loaded');
+      log.warn({ err, cgroupRoot: dnsCgroupRoot, namespaceSource: source }, 'DNS answer programs not loaded');
       continue;
     }
     log.info({ namespaceSource: source }, 'DNS answer programs loaded');
